@@ -1,0 +1,37 @@
+"""nnhp-magics: neural-network hyperparameter search as a notebook experience.
+
+``%load_ext nnhp_magics`` registers ``%%hpsearch``, ``%hpexport`` and ``%lrfind``;
+``hpsearch()`` is the same search from Python. Importing the package imports no
+TensorFlow: Keras loads when the first trial runs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__version__ = "0.1.0"
+__all__ = ["hpsearch", "Search", "Trial", "parse_spec", "__version__"]
+
+
+def __getattr__(name: str) -> Any:
+    """Load the public API on first use, keeping ``import nnhp_magics`` light."""
+    if name == "hpsearch":
+        from .search import hpsearch
+
+        return hpsearch
+    if name in ("Search", "Trial"):
+        from . import results
+
+        return getattr(results, name)
+    if name == "parse_spec":
+        from .spec import parse_spec
+
+        return parse_spec
+    raise AttributeError(f"module 'nnhp_magics' has no attribute {name!r}")
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """``%load_ext nnhp_magics``: register the magics."""
+    from .magics import NnhpMagics
+
+    ipython.register_magics(NnhpMagics)

@@ -1,0 +1,295 @@
+"""The search space: parameters, their distributions, and how Optuna samples them.
+
+Pure logic: imports neither TensorFlow nor IPython. Every distribution maps to one
+Optuna distribution (DESIGN.md §2.1); a parameter may carry a condition over
+earlier parameters, in which case it is omitted from a trial where the condition
+is false (so the build function's default applies).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+from optuna.distributions import (
+    BaseDistribution,
+    CategoricalDistribution,
+    FloatDistribution,
+    IntDistribution,
+)
+
+_PRIMITIVES = (type(None), bool, int, float, str)
+
+
+@dataclass(frozen=True)
+class Categorical:
+    """One of a fixed set of values (numbers, strings, booleans, None, tuples)."""
+
+    choices: tuple[Any, ...]
+
+    @property
+    def primitive(self) -> bool:
+        """True when Optuna can store the choices as they are."""
+        return all(isinstance(c, _PRIMITIVES) for c in self.choices)
+
+    def labels(self) -> list[Any]:
+        """What Optuna stores: the values themselves, or their repr for tuples and the like."""
+        return list(self.choices) if self.primitive else [repr(c) for c in self.choices]
+
+    def from_label(self, label: Any) -> Any:
+        """The value behind a label that Optuna returned."""
+        if self.primitive:
+            return label
+        return self.choices[[repr(c) for c in self.choices].index(label)]
+
+    def to_optuna(self) -> BaseDistribution:
+        return CategoricalDistribution(self.labels())
+
+    def values(self) -> list[Any]:
+        return list(self.choices)
+
+    def describe(self) -> str:
+        return "choice(" + ", ".join(repr(c) for c in self.choices) + ")"
+
+
+@dataclass(frozen=True)
+class IntRange:
+    """Integers from ``low`` to ``high`` inclusive, every ``step``, optionally log-scaled."""
+
+    low: int
+    high: int
+    step: int = 1
+    log: bool = False
+
+    def to_optuna(self) -> BaseDistribution:
+        return IntDistribution(self.low, self.high, log=self.log, step=self.step)
+
+    def values(self) -> list[int]:
+        return list(range(self.low, self.high + 1, self.step))
+
+    def describe(self) -> str:
+        extra = ", log=True" if self.log else (f", step={self.step}" if self.step != 1 else "")
+        return f"int({self.low}, {self.high}{extra})"
+
+
+@dataclass(frozen=True)
+class FloatRange:
+    """Floats from ``low`` to ``high`` inclusive, optionally on a ``step`` grid or log-scaled."""
+
+    low: float
+    high: float
+    step: float | None = None
+    log: bool = False
+
+    def to_optuna(self) -> BaseDistribution:
+        return FloatDistribution(self.low, self.high, log=self.log, step=self.step)
+
+    def values(self) -> list[float]:
+        if self.step is None:
+            raise ValueError("a continuous range has no finite list of values")
+        count = int(round((self.high - self.low) / self.step)) + 1
+        return [self.low + i * self.step for i in range(count)]
+
+    def describe(self) -> str:
+        if self.log:
+            return f"loguniform({self.low!r}, {self.high!r})"
+        extra = f", step={self.step!r}" if self.step is not None else ""
+        return f"float({self.low!r}, {self.high!r}{extra})"
+
+
+@dataclass(frozen=True)
+class Fixed:
+    """A constant passed to every trial."""
+
+    value: Any
+
+    def describe(self) -> str:
+        return repr(self.value)
+
+
+@dataclass(frozen=True)
+class ScipyPpf:
+    """A continuous scipy.stats frozen distribution of a family Optuna lacks.
+
+    Optuna draws ``u`` uniformly in [0, 1] and the value is ``dist.ppf(u)``, so
+    seeds, storage and resume work as for any native distribution.
+    """
+
+    dist: Any
+    name: str
+
+    def to_optuna(self) -> BaseDistribution:
+        return FloatDistribution(0.0, 1.0)
+
+    def value_at(self, u: float) -> float:
+        eps = 1e-12
+        return float(self.dist.ppf(min(max(u, eps), 1.0 - eps)))
+
+    def describe(self) -> str:
+        return f"scipy.stats.{self.name}(...)"
+
+
+Distribution = Categorical | IntRange | FloatRange | Fixed | ScipyPpf
+
+
+@dataclass(frozen=True)
+class Param:
+    """One line of the spec: a name, its distribution and an optional condition."""
+
+    name: str
+    dist: Distribution
+    condition: str | None = None
+    line: int | None = None
+    text: str | None = None
+    _condition_code: Any = field(default=None, compare=False, repr=False)
+
+    @property
+    def tunable(self) -> bool:
+        return not isinstance(self.dist, Fixed)
+
+    def active(self, earlier: dict[str, Any]) -> bool:
+        """Whether the condition holds for the values of earlier parameters.
+
+        A condition that cannot compare an inactive parameter (``None``), such as
+        ``b > 1`` while ``b`` is off, is false: a parameter under an inactive one is off.
+        """
+        if self.condition is None:
+            return True
+        code = self._condition_code or compile(self.condition, f"<spec line {self.line}>", "eval")
+        try:
+            return bool(eval(code, {"__builtins__": {}}, dict(earlier)))  # noqa: S307 - checked AST
+        except TypeError:
+            if any(earlier.get(name, 0) is None for name in code.co_names):
+                return False
+            raise
+
+
+@dataclass(frozen=True)
+class SearchSpace:
+    """An ordered list of parameters, sampled through an Optuna trial."""
+
+    params: tuple[Param, ...]
+
+    def __post_init__(self) -> None:
+        seen: set[str] = set()
+        for p in self.params:
+            if p.name in seen:
+                raise ValueError(f"parameter {p.name!r} is defined twice")
+            seen.add(p.name)
+
+    def __iter__(self) -> Iterator[Param]:
+        return iter(self.params)
+
+    def __len__(self) -> int:
+        return len(self.params)
+
+    def __contains__(self, name: object) -> bool:
+        return any(p.name == name for p in self.params)
+
+    def __getitem__(self, name: str) -> Param:
+        for p in self.params:
+            if p.name == name:
+                return p
+        raise KeyError(name)
+
+    @property
+    def names(self) -> list[str]:
+        return [p.name for p in self.params]
+
+    @property
+    def tunable_names(self) -> list[str]:
+        return [p.name for p in self.params if p.tunable]
+
+    @property
+    def has_conditions(self) -> bool:
+        return any(p.condition is not None for p in self.params)
+
+    def suggest(self, trial: Any) -> dict[str, Any]:
+        """Draw one set of parameters through an Optuna trial (ask-and-tell).
+
+        Inactive conditional parameters are left out of the result, and earlier
+        parameters that are inactive read as ``None`` in later conditions.
+        """
+        values: dict[str, Any] = {}
+        scope: dict[str, Any] = {}
+        for p in self.params:
+            if not p.active(scope):
+                scope[p.name] = None
+                continue
+            value = suggest_one(trial, p)
+            values[p.name] = value
+            scope[p.name] = value
+        return values
+
+    def grid(self) -> list[dict[str, Any]]:
+        """Every combination of values, conditional product included, in spec order.
+
+        Raises ValueError naming the first continuous parameter without a step.
+        """
+        for p in self.params:
+            if isinstance(p.dist, ScipyPpf) or (isinstance(p.dist, FloatRange) and p.dist.step is None):
+                raise ValueError(p.name)
+        return [dict(c) for c in _grid_from(self.params, 0, {}, {})]
+
+    def grid_size(self) -> int:
+        return len(self.grid())
+
+
+def suggest_one(trial: Any, p: Param) -> Any:
+    """Ask an Optuna trial for one parameter's value and map it back to the user's value."""
+    d = p.dist
+    if isinstance(d, Fixed):
+        return d.value
+    if isinstance(d, Categorical):
+        return d.from_label(trial.suggest_categorical(p.name, d.labels()))
+    if isinstance(d, IntRange):
+        return int(trial.suggest_int(p.name, d.low, d.high, step=d.step, log=d.log))
+    if isinstance(d, FloatRange):
+        return float(trial.suggest_float(p.name, d.low, d.high, step=d.step, log=d.log))
+    if isinstance(d, ScipyPpf):
+        return d.value_at(trial.suggest_float(p.name, 0.0, 1.0))
+    raise TypeError(f"unknown distribution {d!r}")
+
+
+def optuna_value(p: Param, value: Any) -> Any:
+    """The value Optuna stores for a user-facing value (the inverse of ``suggest_one``)."""
+    d = p.dist
+    if isinstance(d, Categorical) and not d.primitive:
+        return repr(value)
+    if isinstance(d, ScipyPpf):
+        return float(d.dist.cdf(value))
+    return value
+
+
+def _grid_from(
+    params: tuple[Param, ...], i: int, chosen: dict[str, Any], scope: dict[str, Any]
+) -> Iterator[list[tuple[str, Any]]]:
+    if i == len(params):
+        yield list(chosen.items())
+        return
+    p = params[i]
+    if not p.active(scope):
+        yield from _grid_from(params, i + 1, chosen, {**scope, p.name: None})
+        return
+    options: list[Any]
+    if isinstance(p.dist, Fixed):
+        options = [p.dist.value]
+    else:
+        options = p.dist.values()
+    for value in options:
+        yield from _grid_from(params, i + 1, {**chosen, p.name: value}, {**scope, p.name: value})
+
+
+def is_log(p: Param) -> bool:
+    """Whether a parameter is naturally viewed on a log axis."""
+    return bool(getattr(p.dist, "log", False))
+
+
+def evenly_spaced_ints(values: list[Any]) -> IntRange | None:
+    """An IntRange when ``values`` are ascending integers with one constant step, else None."""
+    if len(values) < 2 or not all(isinstance(v, int) and not isinstance(v, bool) for v in values):
+        return None
+    step = values[1] - values[0]
+    if step <= 0 or any(b - a != step for a, b in zip(values, values[1:])):
+        return None
+    return IntRange(values[0], values[-1], step=step)

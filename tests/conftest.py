@@ -1,0 +1,76 @@
+"""Shared fixtures: one IPython shell, tiny data, the textbook build function.
+
+TensorFlow is pinned to one thread per pool before it starts, so tests are
+deterministic and two test processes share the two cores fairly.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("TF_NUM_INTRAOP_THREADS", "1")
+os.environ.setdefault("TF_NUM_INTEROP_THREADS", "1")
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def pin_tensorflow_threads() -> None:
+    """One intra-op and one inter-op thread; safe to call more than once."""
+    import tensorflow as tf
+
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(1)
+        tf.config.threading.set_inter_op_parallelism_threads(1)
+    except RuntimeError:
+        pass
+
+
+def textbook_build(n_hidden: int = 1, n_neurons: int = 8, learning_rate: float = 3e-3, input_shape=(4,)):
+    """The textbook's regression MLP, on 4 features."""
+    import keras
+
+    model = keras.Sequential([keras.Input(shape=input_shape)])
+    for _ in range(n_hidden):
+        model.add(keras.layers.Dense(n_neurons, activation="relu"))
+    model.add(keras.layers.Dense(1))
+    model.compile(loss="mse", optimizer=keras.optimizers.SGD(learning_rate=learning_rate))
+    return model
+
+
+def regression_data(n: int = 200, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """A linear target with a little noise, on standardized features."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, 4)).astype("float32")
+    y = (x @ np.array([1.0, -2.0, 0.5, 0.3]) + 0.1 * rng.normal(size=n)).astype("float32")
+    return x, y
+
+
+@pytest.fixture(scope="session")
+def keras_ready():
+    """Keras imported once, TF pinned to one thread."""
+    pin_tensorflow_threads()
+    import keras
+
+    return keras
+
+
+@pytest.fixture(scope="session")
+def data():
+    return regression_data()
+
+
+@pytest.fixture(scope="session")
+def ip():
+    """One IPython shell for the session, with the extension loaded."""
+    from IPython.testing.globalipapp import start_ipython
+
+    shell = start_ipython()
+    shell.run_line_magic("load_ext", "nnhp_magics")
+    return shell
