@@ -32,3 +32,8 @@ class InProcessExecutor:
                 yield run_trial(task, build, data, config, control)
         finally:
             backend.clear_session()
+
+
+def make_executor(workers: int = 1, dask: Any = None) -> InProcessExecutor:
+    """The executor for the search's options (only in-process so far)."""
+    return InProcessExecutor()

@@ -21,7 +21,7 @@ import optuna
 from .data import TrainingData, prepare
 from .errors import AllTrialsFailed, NnhpError, NotYetSupported
 from .events import EpochEnded, EventBus, Listener, SearchEnded, SearchStarted, TrialFinished, TrialStarted
-from .executors import InProcessExecutor
+from .executors import make_executor
 from .results import COMPLETE, FAILED, INTERRUPTED, PRUNED, Search, Trial, check_export_paths, export_paths, parse_objective, summarize_failures
 from .routing import build_signature, check_names
 from .space import SearchSpace, optuna_value
@@ -278,7 +278,7 @@ def run_search(plan: SearchPlan, search: Search, bus: EventBus) -> Search:
     study = optuna.create_study(
         direction=plan.config.objective.direction, sampler=plan.strategy.sampler, pruner=plan.strategy.pruner
     )
-    executor = InProcessExecutor()
+    executor = make_executor()
     control = _Control(search, bus, study, plan.strategy, plan.config.epochs)
     search.started_at = time.time()
     bus.emit(SearchStarted(search))
