@@ -12,7 +12,7 @@ import functools
 from typing import Any, Callable
 
 from IPython.core.error import UsageError
-from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
+from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 
 from .errors import NnhpError
@@ -82,10 +82,13 @@ class NnhpMagics(Magics):
     @argument("--baseline", action="store_true", help="trial 0 runs BUILD's own defaults")
     @argument("--warmup", type=float, default=0, help="ramp the learning rate up over this many epochs")
     @argument("--quiet", action="store_true", help="no widget: one text line per trial")
-    @cell_magic
+    @line_cell_magic
     @user_errors_as_usage
-    def hpsearch(self, line: str, cell: str) -> Search | None:
-        """Search hyperparameters of a Keras build function; the cell body is the search space."""
+    def hpsearch(self, line: str, cell: str | None = None) -> Search | None:
+        """Search hyperparameters of a Keras build function; the cell body is the search space.
+
+        The line form ``%hpsearch BUILD X Y --space NAME`` takes the space from a dict.
+        """
         from .search import hpsearch
 
         args = parse_argstring(self.hpsearch, line)
@@ -96,9 +99,9 @@ class NnhpMagics(Magics):
         x = evaluate(args.data[0], ns, "X")
         y = evaluate(args.data[1], ns, "Y") if len(args.data) == 2 else None
         valid = self._valid(args.valid, ns)
-        space: Any = cell
+        space: Any = cell or ""
         if args.space is not None:
-            if cell.strip() and any(l.strip() and not l.strip().startswith("#") for l in cell.splitlines()):
+            if any(l.strip() and not l.strip().startswith("#") for l in (cell or "").splitlines()):
                 raise NnhpError("--space takes the space from a dict: leave the cell body empty, or drop --space.")
             space = evaluate(args.space, ns, "--space")
             if not isinstance(space, dict):
