@@ -10,7 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 __version__ = "0.1.0"
-__all__ = ["hpsearch", "Search", "Trial", "parse_spec", "__version__"]
+__all__ = ["hpsearch", "lrfind", "load_search", "Search", "Trial", "parse_spec", "__version__"]
+
+from .lrfind import lrfind
 
 
 def __getattr__(name: str) -> Any:
@@ -27,6 +29,10 @@ def __getattr__(name: str) -> Any:
         from .spec import parse_spec
 
         return parse_spec
+    if name == "load_search":
+        from .storage import load_search
+
+        return load_search
     raise AttributeError(f"module 'nnhp_magics' has no attribute {name!r}")
 
 
@@ -35,3 +41,6 @@ def load_ipython_extension(ipython: Any) -> None:
     from .magics import NnhpMagics
 
     ipython.register_magics(NnhpMagics)
+    from .lrfind_magics import LRFindMagics
+
+    ipython.register_magics(LRFindMagics)

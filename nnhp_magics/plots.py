@@ -36,10 +36,6 @@ def curve_series(search: Search) -> list[CurveSeries]:
 
 def search_figure(search: Search) -> Any:
     """Validation curves of all trials, faint, with the best trial's curve drawn bold."""
-    import matplotlib
-
-    if not _interactive_backend():
-        matplotlib.use("Agg")
     from matplotlib.figure import Figure
 
     figure = Figure(figsize=(7, 3.6), layout="constrained")
@@ -61,12 +57,6 @@ def search_figure(search: Search) -> Any:
     axes.set_title(f"{search.strategy} search: {len(search.trials)} trials")
     axes.grid(alpha=0.3)
     return figure
-
-
-def _interactive_backend() -> bool:
-    import matplotlib
-
-    return "inline" in matplotlib.get_backend().lower()
 
 
 def figure_png_base64(figure: Any) -> str:

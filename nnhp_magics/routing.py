@@ -27,7 +27,7 @@ class Routed:
 
     build: dict[str, Any] = field(default_factory=dict)
     fit: dict[str, Any] = field(default_factory=dict)
-    warmup_epochs: float = 0
+    warmup_epochs: float | None = None  # None: the spec does not tune it, --warmup applies
 
 
 def build_signature(build: Callable[..., Any]) -> tuple[list[str], bool, dict[str, Any]]:
@@ -77,7 +77,7 @@ def check_names(
 def route(params: dict[str, Any], build: Callable[..., Any]) -> Routed:
     """Split one trial's parameters into BUILD's, ``fit``'s and the warm-up length."""
     fit = {k: v for k, v in params.items() if k in FIT_NAMES}
-    warmup = params.get(WARMUP_NAME, 0) or 0
+    warmup = params.get(WARMUP_NAME)
     build_kwargs = {k: v for k, v in params.items() if k not in RESERVED}
     accepted, var_kw, _ = build_signature(build)
     for name in FIT_NAMES + (WARMUP_NAME,):

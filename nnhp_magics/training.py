@@ -199,7 +199,7 @@ def _fit_fold(
                 restore_best_weights=True,
             ),
         )
-    warmup = routed.warmup_epochs or config.warmup_epochs
+    warmup = config.warmup_epochs if routed.warmup_epochs is None else routed.warmup_epochs
     if warmup:
         callbacks.append(warm_up(warmup))
     user_kwargs = dict(config.fit_kwargs)
@@ -315,7 +315,7 @@ def _callbacks() -> SimpleNamespace:
 
         At step ``s`` (0-based) of ``warmup_epochs * steps_per_epoch`` ramp steps the
         rate is ``base * (s + 1) / ramp_steps``; after the ramp the compiled rate is
-        left alone.
+        left alone, and a fit that ends inside the ramp gets the compiled rate back.
         """
 
         def __init__(self, warmup_epochs: float) -> None:
@@ -329,7 +329,7 @@ def _callbacks() -> SimpleNamespace:
         def on_train_begin(self, logs: Any = None) -> None:
             lr = self.model.optimizer.learning_rate
             if not hasattr(lr, "assign"):
-                raise NnhpError("warmup_epochs needs an optimizer with a plain learning rate, not a schedule.")
+                raise ValueError("warmup_epochs needs an optimizer with a plain learning rate, not a schedule")
             self.base_lr = float(np.asarray(lr))
             steps = self.params.get("steps") or 1
             self.ramp_steps = max(1, int(round(self.warmup_epochs * steps)))
@@ -342,6 +342,10 @@ def _callbacks() -> SimpleNamespace:
             elif self.step == self.ramp_steps:
                 self.model.optimizer.learning_rate.assign(self.base_lr)
             self.step += 1
+
+        def on_train_end(self, logs: Any = None) -> None:
+            if self.step < self.ramp_steps:
+                self.model.optimizer.learning_rate.assign(self.base_lr)
 
     return SimpleNamespace(EpochReporter=EpochReporter, WarmUp=WarmUp)
 
