@@ -15,9 +15,12 @@ import os
 import threading
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from .errors import NnhpError
+
+if TYPE_CHECKING:
+    from .space import SearchSpace
 
 RUNNING, COMPLETE, PRUNED, FAILED, INTERRUPTED = "running", "complete", "pruned", "failed", "interrupted"
 FINISHED_STATES = (COMPLETE, PRUNED, FAILED)
@@ -121,7 +124,9 @@ class Search:
     ``best_params``, ``best_score``, ``best_trial`` and ``best_model`` give the best
     complete trial so far; ``trials`` holds every trial record in start order;
     ``leaderboard()``, ``to_csv()``, ``export()``, ``plot()`` and the notebook's
-    HTML view read from them.
+    HTML view read from them. ``space`` is the SearchSpace it ran with (None when
+    reopened from storage) and ``magic_line`` the ``%%hpsearch`` line that started
+    it, when known; ``importances()``, ``refine()`` and ``refine_cell()`` use them.
     """
 
     def __init__(
@@ -145,6 +150,8 @@ class Search:
         self.study_name = study_name
         self.rounds: list[dict[str, Any]] = [{"round": 1, "spec": spec_text, "strategy": strategy}]
         self.trials: list[Trial] = []
+        self.space: SearchSpace | None = None
+        self.magic_line: str | None = None
         self.stop_reason: str | None = None
         self.started_at: float | None = None
         self.ended_at: float | None = None
@@ -336,6 +343,35 @@ class Search:
         from .plots import search_figure
 
         return search_figure(self)
+
+    # ----- exploring (explore.py) -------------------------------------------------------------
+    def importances(self) -> dict[str, float]:
+        """Each tunable parameter's importance by Optuna's fANOVA, largest first (see ``explore.importances``)."""
+        from .explore import importances
+
+        return importances(self)
+
+    def refine(self, top: float = 0.25, selected: list[int] | None = None, margin: float = 0.1) -> str:
+        """Spec text narrowed around the best ``top`` fraction, or the ``selected``, of complete trials (see ``explore.refine_spec``)."""
+        from .explore import refine_spec, search_space
+
+        return refine_spec(
+            search_space(self), list(self.trials), self.objective, top=top, selected=selected, margin=margin
+        )
+
+    def refine_cell(
+        self,
+        top: float = 0.25,
+        selected: list[int] | None = None,
+        margin: float = 0.1,
+        *,
+        strategy: str | None = None,
+        trials: int | None = None,
+    ) -> str:
+        """A ready ``%%hpsearch`` cell running the refined spec; the spec text alone when ``magic_line`` is unknown."""
+        from .explore import refine_cell
+
+        return refine_cell(self, top=top, selected=selected, margin=margin, strategy=strategy, trials=trials)
 
     def summary(self) -> str:
         """One line: trials by state and the best score with its parameters."""
