@@ -6,8 +6,12 @@ else in the package imports TensorFlow at module level.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
+import threading
 from types import ModuleType
+from typing import Iterator
 
 
 def keras() -> ModuleType:
@@ -19,11 +23,32 @@ def keras() -> ModuleType:
 
 
 def clear_session() -> None:
-    """Free Keras' global state and Python garbage between batches of trials."""
+    """Free Keras' global state and Python garbage between batches of trials.
+
+    A kernel interrupt arriving during the collection would be swallowed by a weakref
+    callback ("Exception ignored in ..."); it is held until the collection ends instead.
+    """
     import gc
 
-    keras().backend.clear_session()
-    gc.collect()
+    with deferred_interrupt():
+        keras().backend.clear_session()
+        gc.collect()
+
+
+@contextlib.contextmanager
+def deferred_interrupt() -> Iterator[None]:
+    """Hold SIGINT (in the main thread) until the block ends, then raise KeyboardInterrupt."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if received:
+        raise KeyboardInterrupt
 
 
 def set_seed(seed: int) -> None:

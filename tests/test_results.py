@@ -119,3 +119,18 @@ def test_trial_round_trips_through_json():
     assert again.params == {"sizes": [64, 32]}
     assert again.best_epoch == 4
     assert not math.isnan(again.score)
+
+
+def test_an_interrupt_during_cleanup_is_held_then_raised():
+    import os
+    import signal
+
+    from nnhp_magics.backend import deferred_interrupt
+
+    reached_end_of_block = []
+    with pytest.raises(KeyboardInterrupt):
+        with deferred_interrupt():
+            os.kill(os.getpid(), signal.SIGINT)
+            reached_end_of_block.append(True)
+    assert reached_end_of_block == [True]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler

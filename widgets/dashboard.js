@@ -1,0 +1,472 @@
+// nnhp-magics live dashboard: a plain ES module (anywidget), no imports, no build step.
+// The kernel sends batched state (see nnhp_magics/dashboard.py); everything a user
+// does here that needs no Python (sorting, log axis, hover, copy) stays in the browser,
+// so it works while a foreground search keeps the kernel busy.
+
+const SVG_NS = "http://www.w3.org/2000/svg";
+const SYNCED = ["status", "info", "clock", "trials", "curves", "running", "best",
+  "stoppable", "stopping", "exportable", "notice", "run_id"];
+const COUNTED = new Set(["complete", "pruned", "failed"]);
+const CHART = { width: 640, height: 240, left: 58, right: 14, top: 10, bottom: 34 };
+const LEGEND = [
+  ["loss", "running trial: loss"],
+  ["val", "running trial: val_loss"],
+  ["done", "finished trials"],
+  ["best", "best trial"],
+];
+
+/** Create an element: h("div", {class: "x", dataset: {a: 1}}, child, "text"). */
+function h(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs)) {
+    if (key === "class") node.className = value;
+    else if (key === "dataset") Object.assign(node.dataset, value);
+    else if (key === "text") node.textContent = value;
+    else node.setAttribute(key, value);
+  }
+  for (const child of children) node.append(child);
+  return node;
+}
+
+/** Create an SVG element with attributes. */
+function s(tag, attrs = {}) {
+  const node = document.createElementNS(SVG_NS, tag);
+  for (const [key, value] of Object.entries(attrs)) node.setAttribute(key, String(value));
+  return node;
+}
+
+/** A number the way Python's "{:.4g}" writes it. */
+export function fmt(value, digits = 4) {
+  if (value === null || value === undefined || Number.isNaN(value)) return "";
+  if (typeof value !== "number") return String(value);
+  if (Number.isInteger(value) && Math.abs(value) < 1e6) return String(value);
+  const exp = value === 0 ? 0 : Math.floor(Math.log10(Math.abs(value)));
+  if (exp < -4 || exp >= digits) {
+    const [mant, e] = value.toExponential(digits - 1).split("e");
+    const m = mant.includes(".") ? mant.replace(/0+$/, "").replace(/\.$/, "") : mant;
+    const n = Number(e);
+    return `${m}e${n < 0 ? "-" : "+"}${String(Math.abs(n)).padStart(2, "0")}`;
+  }
+  const text = value.toFixed(Math.max(0, digits - 1 - exp));
+  return text.includes(".") ? text.replace(/0+$/, "").replace(/\.$/, "") : text;
+}
+
+/** Seconds as 42s, 3:07 or 1:02:03. */
+export function fmtTime(seconds) {
+  if (seconds === null || seconds === undefined || !Number.isFinite(seconds)) return "";
+  const t = Math.max(0, Math.round(seconds));
+  if (t < 60) return `${t}s`;
+  const hh = Math.floor(t / 3600), mm = Math.floor((t % 3600) / 60), ss = String(t % 60).padStart(2, "0");
+  return hh ? `${hh}:${String(mm).padStart(2, "0")}:${ss}` : `${mm}:${ss}`;
+}
+
+/** A parameter value as Python would show it. */
+export function paramText(value) {
+  if (value === undefined) return "";
+  if (value === null) return "None";
+  if (value === true) return "True";
+  if (value === false) return "False";
+  if (Array.isArray(value)) return `(${value.map(paramText).join(", ")}${value.length === 1 ? "," : ""})`;
+  if (typeof value === "number") return fmt(value, 6);
+  return String(value);
+}
+
+/** Compare two cell values: numbers by value, the rest as text; blanks always last. */
+export function compareValues(a, b, ascending) {
+  const blankA = a === undefined || a === null || a === "", blankB = b === undefined || b === null || b === "";
+  if (blankA || blankB) return blankA === blankB ? 0 : blankA ? 1 : -1;
+  let order;
+  if (typeof a === "number" && typeof b === "number") order = a - b;
+  else if (typeof a === "boolean" && typeof b === "boolean") order = Number(a) - Number(b);
+  else order = paramText(a).localeCompare(paramText(b), undefined, { numeric: true });
+  return ascending ? order : -order;
+}
+
+/** The leaderboard's columns for this search. */
+function columns(info) {
+  const cols = [
+    { key: "trial", label: "#" },
+    { key: "state", label: "state" },
+    { key: "score", label: info.objective || "score" },
+  ];
+  if (info.cv) cols.push({ key: "std", label: "±" });
+  for (const name of info.params || []) cols.push({ key: `p:${name}`, label: name, param: name });
+  cols.push({ key: "epochs", label: "epochs" }, { key: "seconds", label: "seconds" });
+  return cols;
+}
+
+/** One row's value for a column (running rows take epochs and seconds from the live data). */
+function cellValue(row, col, live) {
+  if (col.param) return row.params ? row.params[col.param] : undefined;
+  if (live && (col.key === "epochs" || col.key === "seconds")) {
+    return col.key === "epochs" ? live.epoch : live.seconds;
+  }
+  return row[col.key];
+}
+
+/** Rows in display order: by the clicked column, or by score (best first) until a click. */
+export function sortRows(rows, sort, info, liveByTrial = new Map()) {
+  const minimize = info.direction !== "max";
+  const out = rows.slice();
+  if (!sort) {
+    return out.sort((a, b) => compareValues(a.score, b.score, minimize) || a.trial - b.trial);
+  }
+  const col = columns(info).find((c) => c.key === sort.key) || { key: sort.key };
+  let ascending = sort.ascending;
+  if (col.key === "score" && !minimize) ascending = !ascending;
+  return out.sort((a, b) =>
+    compareValues(cellValue(a, col, liveByTrial.get(a.trial)), cellValue(b, col, liveByTrial.get(b.trial)), ascending)
+    || a.trial - b.trial);
+}
+
+/** Copy text to the clipboard, with a fallback for pages without the async clipboard. */
+async function copyText(text) {
+  try {
+    await navigator.clipboard.writeText(text);
+    return true;
+  } catch (_) {
+    const area = h("textarea", { class: "nnhp-copy-buffer" });
+    area.value = text;
+    document.body.append(area);
+    area.select();
+    const ok = document.execCommand("copy");
+    area.remove();
+    return ok;
+  }
+}
+
+function buildSkeleton() {
+  const ui = {};
+  ui.title = h("span", { class: "nnhp-title" });
+  ui.status = h("span", { class: "nnhp-status" });
+  ui.counter = h("span", { class: "nnhp-counter" });
+  ui.elapsed = h("span", { class: "nnhp-elapsed" });
+  ui.eta = h("span", { class: "nnhp-eta" });
+  ui.bestScore = h("span", { class: "nnhp-best-score" });
+  const header = h("div", { class: "nnhp-header" },
+    h("div", { class: "nnhp-header-line" }, ui.title, ui.status),
+    h("div", { class: "nnhp-header-line nnhp-facts" }, ui.counter, ui.elapsed, ui.eta, ui.bestScore));
+
+  ui.trialsFill = h("div", { class: "nnhp-fill" });
+  ui.trialsLabel = h("span", { class: "nnhp-bar-label" });
+  ui.epochFill = h("div", { class: "nnhp-fill" });
+  ui.epochLabel = h("span", { class: "nnhp-bar-label" });
+  ui.epochRow = h("div", { class: "nnhp-bar-row nnhp-epoch-row" },
+    h("div", { class: "nnhp-bar nnhp-epoch-bar" }, ui.epochFill), ui.epochLabel);
+  const progress = h("div", { class: "nnhp-progress" },
+    h("div", { class: "nnhp-bar-row" }, h("div", { class: "nnhp-bar nnhp-trials-bar" }, ui.trialsFill), ui.trialsLabel),
+    ui.epochRow);
+
+  ui.svg = s("svg", { class: "nnhp-chart", viewBox: `0 0 ${CHART.width} ${CHART.height}`, role: "img" });
+  ui.tooltip = h("div", { class: "nnhp-tooltip" });
+  ui.logToggle = h("input", { type: "checkbox", class: "nnhp-log-toggle" });
+  ui.legend = h("span", { class: "nnhp-legend" });
+  const chart = h("div", { class: "nnhp-chart-box" },
+    h("div", { class: "nnhp-chart-tools" }, ui.legend,
+      h("label", { class: "nnhp-log-label" }, ui.logToggle, " log y")),
+    h("div", { class: "nnhp-chart-area" }, ui.svg, ui.tooltip));
+
+  ui.table = h("table", { class: "nnhp-board" });
+  const board = h("div", { class: "nnhp-board-box" }, ui.table);
+
+  ui.code = h("code", { class: "nnhp-best-code" });
+  ui.copy = h("button", { class: "nnhp-copy", type: "button", text: "copy as code" });
+  ui.bestBox = h("div", { class: "nnhp-best" }, h("span", { class: "nnhp-best-label", text: "best parameters" }),
+    ui.code, ui.copy);
+
+  ui.stop = h("button", { class: "nnhp-stop", type: "button", text: "Stop" });
+  ui.path = h("input", { class: "nnhp-export-path", type: "text", spellcheck: "false" });
+  ui.exportButton = h("button", { class: "nnhp-export", type: "button", text: "Export" });
+  ui.overwrite = h("input", { type: "checkbox", class: "nnhp-overwrite" });
+  ui.notice = h("span", { class: "nnhp-notice" });
+  const controls = h("div", { class: "nnhp-controls" }, ui.stop,
+    h("span", { class: "nnhp-export-box" }, ui.path, ui.exportButton,
+      h("label", { class: "nnhp-overwrite-label" }, ui.overwrite, " overwrite")), ui.notice);
+
+  ui.root = h("div", { class: "nnhp-dash" }, header, progress, chart, board, ui.bestBox, controls);
+  return ui;
+}
+
+/** The series the chart draws: finished trials faint, the best marked, running trials bold. */
+export function chartSeries(curves, running, best) {
+  const series = [];
+  for (const c of curves) {
+    const isBest = best && best.trial === c.trial;
+    series.push({ trial: c.trial, metric: c.metric, values: c.values, kind: isBest ? "best" : "done" });
+  }
+  series.sort((a, b) => (a.kind === "best") - (b.kind === "best"));
+  for (const r of running) {
+    const fold = r.folds > 1 ? ` (fold ${r.fold}/${r.folds})` : "";
+    series.push({ trial: r.trial, metric: `loss${fold}`, values: r.loss, kind: "loss" });
+    if (r.val_loss.some((v) => v !== null)) {
+      series.push({ trial: r.trial, metric: `val_loss${fold}`, values: r.val_loss, kind: "val" });
+    }
+  }
+  return series;
+}
+
+function drawChart(ui, series, logY) {
+  const svg = ui.svg;
+  svg.replaceChildren();
+  const W = CHART.width, H = CHART.height;
+  const ok = (v) => v !== null && Number.isFinite(v) && (!logY || v > 0);
+  const values = series.flatMap((sr) => sr.values.filter(ok));
+  const maxLen = Math.max(1, ...series.map((sr) => sr.values.length));
+  let points = 0;
+  ui.points = [];
+  if (!values.length) {
+    svg.append(Object.assign(s("text", { x: W / 2, y: H / 2, "text-anchor": "middle", class: "nnhp-axis-text" }),
+      { textContent: "curves appear after the first epoch" }));
+    svg.dataset.points = "0";
+    return;
+  }
+  const ty = logY ? Math.log10 : (v) => v;
+  let lo = Math.min(...values.map(ty)), hi = Math.max(...values.map(ty));
+  if (hi - lo < 1e-12) { lo -= 0.5; hi += 0.5; }
+  const pad = (hi - lo) * 0.05;
+  lo -= pad; hi += pad;
+  const x = (i) => CHART.left + (maxLen === 1 ? 0.5 : i / (maxLen - 1)) * (W - CHART.left - CHART.right);
+  const y = (v) => CHART.top + (1 - (ty(v) - lo) / (hi - lo)) * (H - CHART.top - CHART.bottom);
+
+  const axes = s("g", { class: "nnhp-axes" });
+  for (let k = 0; k <= 4; k++) {
+    const tv = lo + ((hi - lo) * k) / 4;
+    const py = CHART.top + (1 - k / 4) * (H - CHART.top - CHART.bottom);
+    axes.append(s("line", { x1: CHART.left, x2: W - CHART.right, y1: py, y2: py, class: "nnhp-grid" }));
+    const label = s("text", { x: CHART.left - 6, y: py + 4, "text-anchor": "end", class: "nnhp-axis-text" });
+    label.textContent = fmt(logY ? 10 ** tv : tv, 3);
+    axes.append(label);
+  }
+  const step = Math.max(1, Math.ceil(maxLen / 8));
+  for (let i = 0; i < maxLen; i += step) {
+    const label = s("text", { x: x(i), y: H - 18, "text-anchor": "middle", class: "nnhp-axis-text" });
+    label.textContent = String(i + 1);
+    axes.append(label);
+  }
+  const xLabel = s("text", { x: (CHART.left + W - CHART.right) / 2, y: H - 3, "text-anchor": "middle", class: "nnhp-axis-text" });
+  xLabel.textContent = "epoch";
+  axes.append(xLabel);
+  svg.append(axes);
+
+  for (const sr of series) {
+    const group = s("g", { class: `nnhp-series nnhp-series-${sr.kind}`, "data-trial": sr.trial });
+    let path = "";
+    sr.values.forEach((v, i) => {
+      if (!ok(v)) return;
+      path += `${path && ok(sr.values[i - 1]) ? "L" : "M"}${x(i).toFixed(1)},${y(v).toFixed(1)}`;
+      ui.points.push({ x: x(i), y: y(v), trial: sr.trial, epoch: i + 1, metric: sr.metric, value: v });
+      points += 1;
+    });
+    group.append(s("path", { d: path, class: "nnhp-line" }));
+    if (sr.kind === "loss" || sr.kind === "val") {
+      sr.values.forEach((v, i) => ok(v) && group.append(s("circle", { cx: x(i), cy: y(v), r: 2.5, class: "nnhp-dot" })));
+    }
+    svg.append(group);
+  }
+  ui.marker = s("circle", { r: 4, class: "nnhp-hover-dot", visibility: "hidden" });
+  svg.append(ui.marker);
+  svg.dataset.points = String(points);
+}
+
+function drawLegend(ui, series) {
+  const kinds = new Set(series.map((sr) => sr.kind));
+  const best = series.find((sr) => sr.kind === "best");
+  ui.legend.replaceChildren(...LEGEND.filter(([kind]) => kinds.has(kind)).map(([kind, text]) =>
+    h("span", { class: `nnhp-key nnhp-key-${kind}` }, h("i"), kind === "best" ? `${text} (#${best.trial})` : text)));
+}
+
+function hover(ui, event) {
+  const matrix = ui.svg.getScreenCTM();
+  if (!matrix || !ui.points || !ui.points.length) return;
+  const p = new DOMPoint(event.clientX, event.clientY).matrixTransform(matrix.inverse());
+  let nearest = null, distance = Infinity;
+  for (const pt of ui.points) {
+    const d = (pt.x - p.x) ** 2 + (pt.y - p.y) ** 2;
+    if (d < distance) { distance = d; nearest = pt; }
+  }
+  if (!nearest || distance > 40 ** 2) { hideHover(ui); return; }
+  ui.marker.setAttribute("cx", nearest.x);
+  ui.marker.setAttribute("cy", nearest.y);
+  ui.marker.setAttribute("visibility", "visible");
+  ui.tooltip.textContent = `trial ${nearest.trial} · epoch ${nearest.epoch} · ${nearest.metric} ${fmt(nearest.value, 5)}`;
+  const box = ui.svg.getBoundingClientRect();
+  ui.tooltip.style.left = `${(nearest.x / CHART.width) * box.width + 8}px`;
+  ui.tooltip.style.top = `${(nearest.y / CHART.height) * box.height - 28}px`;
+  ui.tooltip.classList.add("nnhp-visible");
+}
+
+function hideHover(ui) {
+  if (ui.marker) ui.marker.setAttribute("visibility", "hidden");
+  ui.tooltip.classList.remove("nnhp-visible");
+}
+
+function drawTable(ui, model, view) {
+  const info = model.get("info") || {};
+  const best = model.get("best") || {};
+  const liveByTrial = new Map((model.get("running") || []).map((r) => [r.trial, r]));
+  const cols = columns(info);
+  const head = h("thead");
+  const headRow = h("tr");
+  for (const col of cols) {
+    const sorted = view.sort && view.sort.key === col.key;
+    const th = h("th", { dataset: { key: col.key }, title: `sort by ${col.label}` }, col.label);
+    if (sorted) th.classList.add(view.sort.ascending ? "nnhp-sorted-asc" : "nnhp-sorted-desc");
+    th.addEventListener("click", () => {
+      const again = view.sort && view.sort.key === col.key;
+      view.sort = { key: col.key, ascending: again ? !view.sort.ascending : true };
+      drawTable(ui, model, view);
+    });
+    headRow.append(th);
+  }
+  head.append(headRow);
+  const body = h("tbody");
+  for (const row of sortRows(model.get("trials") || [], view.sort, info, liveByTrial)) {
+    const live = liveByTrial.get(row.trial);
+    const tr = h("tr", { class: `nnhp-row nnhp-row-${row.state}`, dataset: { trial: row.trial, state: row.state } });
+    if (best.trial === row.trial) tr.classList.add("nnhp-best-row");
+    for (const col of cols) {
+      const value = cellValue(row, col, live);
+      const td = h("td", { dataset: { key: col.key } });
+      if (col.key === "state") {
+        td.append(row.state);
+        if (row.error) td.append(h("div", { class: "nnhp-reason", title: row.error, text: row.error }));
+      } else if (col.key === "score") {
+        td.textContent = row.state === "running" ? "…" : fmt(value, 5);
+      } else if (col.param) {
+        td.textContent = paramText(value);
+      } else if (col.key === "seconds") {
+        td.textContent = value === null || value === undefined ? "" : fmt(value, 3);
+      } else {
+        td.textContent = fmt(value);
+      }
+      tr.append(td);
+    }
+    body.append(tr);
+  }
+  ui.table.replaceChildren(head, body);
+}
+
+function drawHeader(ui, model, view) {
+  const info = model.get("info") || {};
+  const status = model.get("status");
+  const trials = model.get("trials") || [];
+  const running = model.get("running") || [];
+  const best = model.get("best") || {};
+  const budget = info.budget || 0;
+  const counted = trials.filter((t) => COUNTED.has(t.state)).length;
+  const live = status === "running";
+  ui.title.textContent = info.strategy
+    ? `${info.strategy} search · ${info.objective} (${info.direction})${info.cv ? ` · ${info.cv}-fold CV` : ""}`
+    : "waiting for the search to start";
+  ui.status.textContent = model.get("stopping") && live ? "stopping…" : status;
+  ui.status.dataset.status = status;
+  const current = live ? Math.min(budget, counted + Math.max(1, running.length)) : counted;
+  ui.counter.textContent = live ? `trial ${current} of ${budget}` : `${counted} of ${budget} trials`;
+  ui.counter.dataset.finished = String(counted);
+  ui.counter.dataset.budget = String(budget);
+  ui.trialsFill.style.width = `${budget ? (100 * counted) / budget : 0}%`;
+  ui.trialsLabel.textContent = `${counted}/${budget} trials`;
+  ui.bestScore.textContent = best.trial === undefined ? "best: –" : `best ${fmt(best.score, 5)} (trial ${best.trial})`;
+  const first = running[0];
+  ui.epochRow.classList.toggle("nnhp-hidden", !first);
+  if (first) {
+    const max = first.max_epochs || info.max_epochs || first.epoch;
+    ui.epochFill.style.width = `${max ? (100 * first.epoch) / max : 0}%`;
+    const fold = first.folds > 1 ? ` · fold ${first.fold}/${first.folds}` : "";
+    ui.epochLabel.textContent = `trial ${first.trial} · epoch ${first.epoch}/${max}${fold}`;
+  }
+  tick(ui, model, view);
+}
+
+function tick(ui, model, view) {
+  const clock = model.get("clock") || {};
+  const live = model.get("status") === "running";
+  const since = live ? (performance.now() - view.clockAt) / 1000 : 0;
+  ui.elapsed.textContent = `elapsed ${fmtTime((clock.elapsed || 0) + since)}`;
+  const eta = clock.eta === null || clock.eta === undefined || !live ? null : Math.max(0, clock.eta - since);
+  ui.eta.textContent = eta === null ? "" : `ETA ${fmtTime(eta)}`;
+}
+
+function drawControls(ui, model, view) {
+  const status = model.get("status");
+  const live = status === "running";
+  const stoppable = model.get("stoppable");
+  ui.stop.disabled = !live || !stoppable || model.get("stopping") || view.stopClicked === model.get("run_id");
+  ui.stop.textContent = live && (model.get("stopping") || view.stopClicked === model.get("run_id")) ? "Stopping…" : "Stop";
+  ui.stop.title = live && !stoppable
+    ? "This kernel takes no clicks while a foreground search runs: interrupt the kernel (■) to stop it; finished trials are kept."
+    : "End the search: finished trials are kept, running ones are interrupted.";
+  ui.exportButton.disabled = !model.get("exportable");
+  ui.exportButton.title = model.get("exportable")
+    ? "Save the best model (.keras), its parameters and the leaderboard"
+    : "Export works once the search has ended with a complete trial";
+  const notice = model.get("notice") || {};
+  if (notice.seq !== view.noticeSeq) {
+    view.noticeSeq = notice.seq;
+    ui.notice.textContent = notice.text || "";
+    ui.notice.dataset.kind = notice.kind || "";
+  }
+  const best = model.get("best") || {};
+  ui.bestBox.classList.toggle("nnhp-hidden", !best.code);
+  ui.code.textContent = best.code || "";
+}
+
+function render({ model, el }) {
+  const ui = buildSkeleton();
+  const view = { sort: null, logY: false, clockAt: performance.now(), frame: 0, noticeSeq: undefined, stopClicked: null };
+  ui.path.value = model.get("export_path") || "best_model.keras";
+
+  const draw = () => {
+    view.frame = 0;
+    ui.root.dataset.runId = model.get("run_id") || "";
+    ui.root.dataset.status = model.get("status") || "";
+    drawHeader(ui, model, view);
+    const series = chartSeries(model.get("curves") || [], model.get("running") || [], model.get("best") || {});
+    drawChart(ui, series, view.logY);
+    drawLegend(ui, series);
+    drawTable(ui, model, view);
+    drawControls(ui, model, view);
+  };
+  const schedule = () => {
+    if (!view.frame) view.frame = requestAnimationFrame(draw);
+  };
+  const onClock = () => { view.clockAt = performance.now(); };
+
+  ui.logToggle.addEventListener("change", () => { view.logY = ui.logToggle.checked; draw(); });
+  ui.svg.addEventListener("mousemove", (event) => hover(ui, event));
+  ui.svg.addEventListener("mouseleave", () => hideHover(ui));
+  ui.copy.addEventListener("click", async () => {
+    const ok = await copyText(ui.code.textContent);
+    ui.copy.textContent = ok ? "copied" : "select and copy";
+    setTimeout(() => { ui.copy.textContent = "copy as code"; }, 1500);
+  });
+  ui.stop.addEventListener("click", () => {
+    view.stopClicked = model.get("run_id");
+    model.send({ type: "stop", run_id: model.get("run_id") });
+    drawControls(ui, model, view);
+  });
+  const exportNow = () => {
+    ui.notice.textContent = "saving…";
+    ui.notice.dataset.kind = "busy";
+    model.send({ type: "export", run_id: model.get("run_id"), path: ui.path.value, overwrite: ui.overwrite.checked });
+  };
+  ui.exportButton.addEventListener("click", exportNow);
+  ui.path.addEventListener("keydown", (event) => {
+    event.stopPropagation();
+    if (event.key === "Enter" && !ui.exportButton.disabled) exportNow();
+  });
+
+  for (const name of SYNCED) model.on(`change:${name}`, schedule);
+  model.on("change:clock", onClock);
+  const timer = setInterval(() => tick(ui, model, view), 1000);
+  el.append(ui.root);
+  draw();
+  return () => {
+    clearInterval(timer);
+    if (view.frame) cancelAnimationFrame(view.frame);
+    for (const name of SYNCED) model.off(`change:${name}`, schedule);
+    model.off("change:clock", onClock);
+  };
+}
+
+export default { render };
