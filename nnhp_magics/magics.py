@@ -62,6 +62,7 @@ class NnhpMagics(Magics):
     @argument("--validation-split", type=float, default=0.2, help="held-out fraction when no --valid/--cv (default 0.2)")
     @argument("--cv", type=int, default=None, help="K-fold cross-validation")
     @argument("--strategy", default="random", help="random, grid, bayes, hyperband or evolution")
+    @argument("--sampler", default="tpe", help="bayes' model: tpe, or gp (needs pip install 'nnhp-magics[gp]')")
     @argument("--trials", type=int, default=None, help="trials to finish (default 10; grid: its size)")
     @argument("--epochs", type=int, default=100, help="max epochs per trial (per fold)")
     @argument("--patience", type=int, default=10, help="early-stopping patience; 0 = off")
@@ -81,6 +82,9 @@ class NnhpMagics(Magics):
     @argument("--fit-kwargs", default=None, help="a dict of extra fit() arguments in the notebook")
     @argument("--baseline", action="store_true", help="trial 0 runs BUILD's own defaults")
     @argument("--warmup", type=float, default=0, help="ramp the learning rate up over this many epochs")
+    @argument("--engine", default="auto", help="auto (graph engine where faithful, else fit), graph or fit")
+    @argument("--pack", type=int, default=None, help="trials trained side by side in one graph (default 1)")
+    @argument("--jit", action="store_true", help="compile each epoch with XLA (pays off on long runs)")
     @argument("--quiet", action="store_true", help="no widget: one text line per trial")
     @line_cell_magic
     @user_errors_as_usage
@@ -118,10 +122,12 @@ class NnhpMagics(Magics):
         search = hpsearch(
             build, x, y, space,
             valid=valid, validation_split=args.validation_split, cv=args.cv, strategy=args.strategy,
+            sampler=args.sampler,
             trials=args.trials, epochs=args.epochs, patience=args.patience, batch_size=args.batch_size,
             objective=args.objective, seed=args.seed, timeout=args.timeout, export=args.export,
             overwrite=args.overwrite, storage=args.storage, study=args.study, workers=args.workers, dask=dask,
             background=args.background, fit_kwargs=fit_kwargs, baseline=args.baseline, warmup=args.warmup,
+            engine=args.engine, pack=args.pack, jit=args.jit,
             quiet=quiet, namespace=ns, listeners=listeners, on_created=hold,
         )
         return search
@@ -136,8 +142,23 @@ class NnhpMagics(Magics):
         raise NnhpError(f"--valid takes XV YV (two names), got {len(names)}: {' '.join(names)}.")
 
     def _views(self, quiet: bool) -> tuple[list[Any], bool]:
-        """The live views for this shell: none extra and text lines for now."""
-        return [], False
+        """The live views for this shell: the widget dashboard in a notebook, else one text line per trial.
+
+        Returns the listeners and whether the search should leave out its text view.
+        """
+        if quiet:
+            return [], False
+        try:
+            from .dashboard import notebook_view
+        except ImportError:  # no anywidget: the text view
+            return [], False
+        except FileNotFoundError as exc:  # a broken install must not cost the user the search
+            import warnings
+
+            warnings.warn(f"the live dashboard is unavailable, showing text instead: {exc}", RuntimeWarning, stacklevel=2)
+            return [], False
+        view = notebook_view(self.shell)
+        return ([view], True) if view is not None else ([], False)
 
     @magic_arguments()
     @argument("names", nargs="+", help="[SEARCH] PATH")

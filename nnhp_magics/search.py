@@ -14,26 +14,24 @@ import sys
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable
+from itertools import islice
+from typing import Any, Callable, Iterable, Iterator
 
 import optuna
 
 from .data import TrainingData, prepare
-from .errors import AllTrialsFailed, NnhpError, NotYetSupported
+from . import storage as store
+from .errors import AllTrialsFailed, NnhpError
 from .events import EpochEnded, EventBus, Listener, SearchEnded, SearchStarted, TrialFinished, TrialStarted
-from .executors import make_executor
-from .results import COMPLETE, FAILED, INTERRUPTED, PRUNED, Search, Trial, check_export_paths, export_paths, parse_objective, summarize_failures
+from .executors import Executor, InProcessExecutor, check_shippable, make_executor
+from .results import FAILED, INTERRUPTED, RUNNING, Search, Trial, check_export_paths, export_paths, parse_objective, summarize_failures
 from .routing import build_signature, check_names
 from .space import SearchSpace, optuna_value
 from .strategies import Strategy, make_strategy
 from .training import PRUNE, STOP, FitConfig, TrialInterrupted, TrialTask, refit
 
 #: Options whose features have not landed yet; tests keep this list honest.
-NOT_YET: dict[str, str] = {
-    "storage": "--storage/--study (persisting and resuming a study)",
-    "workers": "--workers (parallel trials)",
-    "dask": "--dask (trials on a Dask cluster)",
-}
+NOT_YET: dict[str, str] = {}
 
 
 def hpsearch(
@@ -46,6 +44,7 @@ def hpsearch(
     validation_split: float = 0.2,
     cv: int | None = None,
     strategy: str = "random",
+    sampler: str = "tpe",
     trials: int | None = None,
     epochs: int = 100,
     patience: int = 10,
@@ -59,10 +58,14 @@ def hpsearch(
     study: str | None = None,
     workers: int = 1,
     dask: Any = None,
+    keep_models: int = 1,
     background: bool = False,
     fit_kwargs: dict[str, Any] | None = None,
     baseline: bool = False,
     warmup: float = 0,
+    engine: str = "auto",
+    pack: int | None = None,
+    jit: bool = False,
     quiet: bool = True,
     namespace: dict[str, Any] | None = None,
     listeners: Iterable[Listener] = (),
@@ -74,16 +77,17 @@ def hpsearch(
     scikit-learn ``param_distributions`` dict, or a parsed SearchSpace. Every
     mistake a user can make is reported before training starts; ``on_created`` gets
     the Search as soon as it exists, so a caller can hold it even if the search
-    fails or is interrupted.
+    fails or is interrupted. With ``storage``, every finished trial is saved and a
+    re-run resumes the study; ``keep_models`` best models are saved next to it.
     """
     if namespace is None:
         namespace = sys._getframe(1).f_globals
     plan = plan_search(
         build, x, y, space, valid=valid, validation_split=validation_split, cv=cv, strategy=strategy,
-        trials=trials, epochs=epochs, patience=patience, batch_size=batch_size, objective=objective,
+        sampler=sampler, trials=trials, epochs=epochs, patience=patience, batch_size=batch_size, objective=objective,
         seed=seed, timeout=timeout, export=export, overwrite=overwrite, storage=storage, study=study,
-        workers=workers, dask=dask, fit_kwargs=fit_kwargs, baseline=baseline, warmup=warmup,
-        namespace=namespace,
+        workers=workers, dask=dask, keep_models=keep_models, fit_kwargs=fit_kwargs, baseline=baseline,
+        warmup=warmup, engine=engine, pack=pack, jit=jit, namespace=namespace,
     )
     search = plan.new_search()
     if on_created is not None:
@@ -128,6 +132,10 @@ class SearchPlan:
     export: str | None
     overwrite: bool
     baseline: bool
+    executor: Executor
+    models: store.ModelKeeper
+    study: optuna.Study | None = None
+    study_name: str | None = None
 
     def new_search(self) -> Search:
         search = Search(
@@ -138,11 +146,21 @@ class SearchPlan:
             cv=self.cv,
             max_epochs=self.config.epochs,
             spec_text=self.spec_text,
+            study_name=self.study_name,
         )
-        search._refit = lambda best: refit(
-            self.build, best.params, self.data, self.config, int(round(best.best_epoch or self.config.epochs))
-        )
+        search._refit = self.best_model
+        search.space = self.space
         return search
+
+    def best_model(self, best: Trial) -> Any:
+        """The kept model of the best trial, else a refit (saved with the study under --cv)."""
+        kept = self.models.load(best.number)
+        if kept is not None:
+            return kept
+        model = refit(self.build, best.params, self.data, self.config, int(round(best.best_epoch or self.config.epochs)))
+        if self.cv and self.models.folder is not None and self.models.keep > 0:
+            self.models.save(best.number, model)
+        return model
 
 
 def plan_search(
@@ -156,6 +174,7 @@ def plan_search(
     cv: int | None,
     strategy: str,
     trials: int | None,
+    sampler: str = "tpe",
     epochs: int,
     patience: int,
     batch_size: int,
@@ -168,20 +187,17 @@ def plan_search(
     study: str | None,
     workers: int,
     dask: Any,
+    keep_models: int = 1,
     fit_kwargs: dict[str, Any] | None,
     baseline: bool,
     warmup: float,
+    engine: str = "auto",
+    pack: int | None = None,
+    jit: bool = False,
     namespace: dict[str, Any],
 ) -> SearchPlan:
-    """Check every input and prepare the data, strategy and fit settings: no training yet."""
-    if storage is not None or study is not None:
-        raise NotYetSupported(f"{NOT_YET['storage']} is not available yet.")
-    if workers != 1:
-        if workers < 1:
-            raise NnhpError(f"--workers must be at least 1, got {workers}.")
-        raise NotYetSupported(f"{NOT_YET['workers']} is not available yet; leave --workers at 1.")
-    if dask is not None:
-        raise NotYetSupported(f"{NOT_YET['dask']} is not available yet.")
+    """Check every input, prepare the data, strategy and fit settings, open the storage and the cluster: no training yet."""
+    _check_where(storage, study, workers, dask, keep_models)
     if not callable(build):
         raise NnhpError(f"BUILD must be a function returning a compiled Keras model, got {type(build).__name__}.")
     _check_positive("--epochs", epochs)
@@ -205,7 +221,7 @@ def plan_search(
     parsed, spec_text = _parse_space(space, namespace)
     check_names(parsed.names, build, space=parsed)
     goal = parse_objective(objective)
-    chosen = make_strategy(strategy, parsed, seed=seed, max_epochs=epochs)
+    chosen = make_strategy(strategy, parsed, seed=seed, max_epochs=epochs, sampler=sampler)
     if chosen.size is not None:
         if trials is not None and trials > chosen.size:
             raise NnhpError(f"--trials {trials} exceeds the grid's {chosen.size} combinations; leave --trials out to run them all.")
@@ -222,8 +238,64 @@ def plan_search(
     config = FitConfig(
         objective=goal, epochs=epochs, patience=patience, batch_size=batch_size,
         fit_kwargs=dict(fit_kwargs or {}), seed=seed, warmup_epochs=warmup,
+        engine=engine, pack=_check_engine(engine, pack), jit=jit,
     )
-    return SearchPlan(build, parsed, spec_text, data, chosen, config, budget, cv, timeout, export, overwrite, baseline)
+    if workers > 1 or dask is not None:
+        check_shippable(data)
+    plan = SearchPlan(
+        build, parsed, spec_text, data, chosen, config, budget, cv, timeout, export, overwrite, baseline,
+        executor=InProcessExecutor(), models=store.ModelKeeper(goal, keep_models),
+    )
+    if storage is not None:
+        _open_study(plan, storage, study, keep_models)
+    plan.executor = make_executor(workers, dask, pruning=chosen.prunes, engine=engine, pack=config.pack)
+    return plan
+
+
+def _check_where(storage: str | None, study: str | None, workers: int, dask: Any, keep_models: int) -> None:
+    """Options about where trials run and are kept, checked before anything else."""
+    if workers < 1:
+        raise NnhpError(f"--workers must be at least 1, got {workers}.")
+    if dask is not None and workers != 1:
+        raise NnhpError("--workers and --dask: pick one; a Dask cluster brings its own workers.")
+    if study is not None and storage is None:
+        raise NnhpError("--study names a study in a storage: pass --storage too, e.g. --storage sqlite:///search.db.")
+    if keep_models < 0:
+        raise NnhpError(f"--keep-models must be 0 (none) or more, got {keep_models}.")
+
+
+def _open_study(plan: SearchPlan, storage: str, study: str | None, keep_models: int) -> None:
+    """Open (or create) the persistent study and its model folder; a different search in it is an error."""
+    location = store.locate(storage)
+    build_name = getattr(plan.build, "__name__", "build")
+    name = study or store.default_study_name(build_name, plan.space)
+    goal = plan.config.objective
+    meta = {
+        "objective": goal.name, "direction": goal.direction, "param_names": plan.space.tunable_names,
+        "strategy": plan.strategy.name, "budget": plan.trials, "cv": plan.cv, "max_epochs": plan.config.epochs,
+        "spec": plan.spec_text, "build": build_name, "keep_models": keep_models,
+    }
+    plan.study = store.open_study(
+        location, name, store.fingerprint(plan.space, goal, plan.cv, plan.data.fingerprint),
+        store.param_ranges(plan.space), meta, sampler=plan.strategy.sampler, pruner=plan.strategy.pruner,
+    )
+    plan.study_name = name
+    plan.models = store.ModelKeeper(goal, keep_models, store.models_folder(location, name))
+
+
+def _check_engine(engine: str, pack: int | None) -> int:
+    """Check --engine and --pack; returns the pack size (the default when not given)."""
+    from .engine import DEFAULT_PACK, ENGINES
+
+    if engine not in ENGINES:
+        raise NnhpError(f"--engine must be one of {', '.join(ENGINES)}, got {engine!r}.")
+    if pack is None:
+        return DEFAULT_PACK
+    if pack < 1:
+        raise NnhpError(f"--pack must be at least 1 (1 = one trial at a time), got {pack}.")
+    if pack > 1 and engine == "fit":
+        raise NnhpError("--pack trains several trials in one graph: it needs --engine auto or graph, not fit.")
+    return pack
 
 
 def _check_positive(option: str, value: int) -> None:
@@ -267,58 +339,48 @@ class _Control:
             live = self.optuna_trials.get(trial)
             if live is not None and value is not None and math.isfinite(value):
                 live.report(value, epoch + 1)
-                if live.should_prune():
+                if epoch + 1 < self.max_epochs and live.should_prune():  # a trial that trained every epoch is complete
                     return PRUNE
         return None
 
 
+@dataclass
+class _Pending:
+    """What the first asks still owe: the --baseline trial, then queueing the grid."""
+
+    baseline: bool
+    queue: bool
+
+
 def run_search(plan: SearchPlan, search: Search, bus: EventBus) -> Search:
-    """Run trials until the budget is spent, the timeout passes, Stop is pressed or the user interrupts."""
+    """Run trials until the budget is spent, the timeout passes, Stop is pressed or the user interrupts.
+
+    A persistent study resumes: its earlier trials are shown at once and count
+    toward the budget, and trials lost with their process are run again once.
+    """
     optuna.logging.set_verbosity(logging.WARNING)
-    study = optuna.create_study(
+    study = plan.study or optuna.create_study(
         direction=plan.config.objective.direction, sampler=plan.strategy.sampler, pruner=plan.strategy.pruner
     )
-    executor = make_executor()
+    executor = plan.executor
     control = _Control(search, bus, study, plan.strategy, plan.config.epochs)
+    for record in store.resume(study) if plan.study is not None else []:
+        search._add(record)
     search.started_at = time.time()
     bus.emit(SearchStarted(search))
-    reason = "done"
-    baseline_pending = plan.baseline
-    queue_pending = bool(plan.strategy.queue)
-    if not baseline_pending:
+    reason: str | None = None
+    pending = _Pending(baseline=plan.baseline and not search.trials, queue=bool(plan.strategy.queue))
+    if not pending.baseline:
         _enqueue(study, plan)
-        queue_pending = False
+        pending.queue = False
     try:
-        while True:
-            remaining = plan.trials - search.count_toward_budget()
-            if remaining <= 0:
-                break
-            if search.stop_requested:
-                reason = "stopped"
-                break
-            if plan.timeout is not None and time.time() - search.started_at >= plan.timeout:
-                reason = "timeout"
-                break
-            tasks = []
-            for _ in range(min(remaining, executor.concurrency)):
-                live = study.ask()
-                if baseline_pending:
-                    params = _baseline_params(plan)
-                    baseline_pending = False
-                else:
-                    params = plan.space.suggest(live)
-                if queue_pending:
-                    _enqueue(study, plan)
-                    queue_pending = False
-                control.optuna_trials[live.number] = live
-                tasks.append(TrialTask(live.number, params))
-            for task in tasks:
-                search._add(Trial(number=task.number, params=dict(task.params)))
-                bus.emit(TrialStarted(task.number, dict(task.params), folds=len(plan.data.folds)))
+        while (reason := _end_reason(plan, search)) is None:
+            stream = _ask_trials(plan, study, control, search, bus, pending)
+            tasks = stream if executor.refills else list(islice(stream, executor.concurrency))
             for outcome in executor.run(tasks, plan.build, plan.data, plan.config, control):
                 _record(outcome.record, study, control, search, bus)
                 if outcome.model is not None:
-                    search._offer_model(outcome.record, outcome.model)
+                    plan.models.offer(search, outcome.record, outcome.model)
     except TrialInterrupted as interrupted:
         _record(interrupted.record, study, control, search, bus)
         reason = "interrupted"
@@ -326,12 +388,12 @@ def run_search(plan: SearchPlan, search: Search, bus: EventBus) -> Search:
         reason = "interrupted"
     finally:
         for t in list(search.trials):
-            if t.state == "running":
+            if t.state == RUNNING:
                 t.state, t.error = INTERRUPTED, "the search ended while it ran"
                 _tell(study, control, t)
         search.ended_at = time.time()
-        search._finish(reason)
-        bus.emit(SearchEnded(search, reason))
+        search._finish(reason or "error")
+        bus.emit(SearchEnded(search, reason or "error"))
     if search.best_trial_or_none is None and search.trials and all(t.state == FAILED for t in search.trials):
         raise AllTrialsFailed(
             f"all {len(search.trials)} trials failed, so there is no best model. The reasons:\n"
@@ -342,10 +404,50 @@ def run_search(plan: SearchPlan, search: Search, bus: EventBus) -> Search:
     return search
 
 
+def _end_reason(plan: SearchPlan, search: Search) -> str | None:
+    """Why no further trial may start: budget spent, Stop pressed, or the timeout passed; None to go on."""
+    if plan.trials - search.count_toward_budget() <= 0:
+        return "done"
+    if search.stop_requested:
+        return "stopped"
+    if plan.timeout is not None and time.time() - search.started_at >= plan.timeout:  # type: ignore[operator]
+        return "timeout"
+    return None
+
+
+def _ask_trials(
+    plan: SearchPlan, study: optuna.Study, control: _Control, search: Search, bus: EventBus, pending: _Pending
+) -> Iterator[TrialTask]:
+    """Ask Optuna for trials one at a time, while the budget has room beside the trials already running."""
+    while _end_reason(plan, search) is None and _running(search) < plan.trials - search.count_toward_budget():
+        live = study.ask()
+        if pending.baseline:
+            params = _baseline_params(plan)
+            pending.baseline = False
+        else:
+            params = plan.space.suggest(live)
+        if pending.queue:
+            _enqueue(study, plan)
+            pending.queue = False
+        control.optuna_trials[live.number] = live
+        record = Trial(number=live.number, params=dict(params))
+        live.set_user_attr(store.RECORD_ATTR, record.to_dict())
+        search._add(record)
+        bus.emit(TrialStarted(live.number, dict(params), folds=len(plan.data.folds)))
+        yield TrialTask(live.number, params)
+
+
+def _running(search: Search) -> int:
+    return sum(1 for t in search.trials if t.state == RUNNING)
+
+
 def _enqueue(study: optuna.Study, plan: SearchPlan) -> None:
-    """Queue the strategy's fixed parameter sets (the grid) in order."""
+    """Queue the strategy's fixed parameter sets (the grid) in order, skipping those the study already holds."""
+    held = store.queued_params(study)
     for params in plan.strategy.queue:
-        study.enqueue_trial({p.name: optuna_value(p, params[p.name]) for p in plan.space if p.name in params and p.tunable})
+        labels = {p.name: optuna_value(p, params[p.name]) for p in plan.space if p.name in params and p.tunable}
+        if store.params_key(labels) not in held:
+            study.enqueue_trial(labels)
 
 
 def _baseline_params(plan: SearchPlan) -> dict[str, Any]:
@@ -363,13 +465,9 @@ def _record(record: Trial, study: optuna.Study, control: _Control, search: Searc
 
 
 def _tell(study: optuna.Study, control: _Control, record: Trial) -> None:
+    """Save the record with the Optuna trial, then finish it: durable at once with a storage."""
     live = control.optuna_trials.pop(record.number, None)
     if live is None:
         return
-    live.set_user_attr("nnhp", record.to_dict())
-    if record.state == COMPLETE:
-        study.tell(live, record.score)
-    elif record.state == PRUNED:
-        study.tell(live, state=optuna.trial.TrialState.PRUNED)
-    else:
-        study.tell(live, state=optuna.trial.TrialState.FAIL)
+    live.set_user_attr(store.RECORD_ATTR, record.to_dict())
+    store.tell(study, live, record)

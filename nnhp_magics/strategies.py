@@ -16,6 +16,8 @@ from .errors import NnhpError, SpecError
 from .space import ScipyPpf, SearchSpace
 
 STRATEGIES = ("random", "grid", "bayes", "hyperband", "evolution")
+SAMPLERS = ("tpe", "gp")
+GP_INSTALL = "pip install 'nnhp-magics[gp]'"
 
 
 class TrialSeededRandomSampler(optuna.samplers.RandomSampler):
@@ -54,7 +56,9 @@ class Strategy:
         return not isinstance(self.pruner, optuna.pruners.NopPruner)
 
 
-def make_strategy(name: str, space: SearchSpace, *, seed: int | None, max_epochs: int) -> Strategy:
+def make_strategy(
+    name: str, space: SearchSpace, *, seed: int | None, max_epochs: int, sampler: str = "tpe"
+) -> Strategy:
     """The sampler and pruner for a strategy name, after checking the space suits it."""
     if name not in STRATEGIES:
         import difflib
@@ -62,6 +66,7 @@ def make_strategy(name: str, space: SearchSpace, *, seed: int | None, max_epochs
         close = difflib.get_close_matches(name, STRATEGIES, n=1)
         hint = f" Did you mean {close[0]!r}?" if close else ""
         raise NnhpError(f"--strategy {name!r} is unknown; choose one of {', '.join(STRATEGIES)}.{hint}")
+    _check_sampler(sampler, name)
     if name == "grid":
         return _grid(space)
     if name in ("bayes", "evolution"):
@@ -82,13 +87,35 @@ def make_strategy(name: str, space: SearchSpace, *, seed: int | None, max_epochs
             optuna.pruners.HyperbandPruner(min_resource=1, max_resource=max(max_epochs, 1), reduction_factor=3),
         )
     if name == "bayes":
-        sampler: optuna.samplers.BaseSampler = optuna.samplers.TPESampler(
-            seed=seed, multivariate=True, group=space.has_conditions, constant_liar=True, n_startup_trials=5
-        )
-        return Strategy(name, sampler, optuna.pruners.NopPruner())
+        return Strategy(name, _bayes_sampler(sampler, space, seed), optuna.pruners.NopPruner())
     if name == "evolution":
         return Strategy(name, optuna.samplers.NSGAIISampler(seed=seed, population_size=10), optuna.pruners.NopPruner())
     return Strategy(name, TrialSeededRandomSampler(seed), optuna.pruners.NopPruner())
+
+
+def _check_sampler(sampler: str, strategy: str) -> None:
+    """Reject an unknown --sampler, gp outside bayes, and gp without PyTorch: all before training."""
+    if sampler not in SAMPLERS:
+        raise NnhpError(f"--sampler {sampler!r} is unknown; choose tpe (the default) or gp (with --strategy bayes).")
+    if sampler == "gp" and strategy != "bayes":
+        raise NnhpError(f"--sampler gp is the model behind --strategy bayes, not --strategy {strategy}: add --strategy bayes.")
+    if sampler == "gp":
+        try:
+            import torch  # noqa: F401 - Optuna's GPSampler needs it at its first model-based trial
+        except ImportError:
+            raise NnhpError(
+                f"--sampler gp needs PyTorch, which is not installed: {GP_INSTALL} "
+                "(a CPU build of torch is enough), or leave --sampler out to use TPE."
+            ) from None
+
+
+def _bayes_sampler(sampler: str, space: SearchSpace, seed: int | None) -> optuna.samplers.BaseSampler:
+    """Multivariate TPE with a constant liar, or Optuna's Gaussian-process sampler; five random trials first."""
+    if sampler == "gp":
+        return optuna.samplers.GPSampler(seed=seed, n_startup_trials=5, warn_independent_sampling=False)
+    return optuna.samplers.TPESampler(
+        seed=seed, multivariate=True, group=space.has_conditions, constant_liar=True, n_startup_trials=5
+    )
 
 
 def _grid(space: SearchSpace) -> Strategy:

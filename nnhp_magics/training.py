@@ -12,7 +12,7 @@ import functools
 import hashlib
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import SimpleNamespace
 from typing import Any, Callable, Protocol
 
@@ -20,6 +20,7 @@ import numpy as np
 
 from . import backend
 from .data import Arrays, Fold, TrainingData, is_dataset
+from .engine import DEFAULT_PACK
 from .errors import NnhpError
 from .results import COMPLETE, FAILED, INTERRUPTED, PRUNED, Objective, Trial
 from .routing import Routed, route
@@ -38,6 +39,9 @@ class FitConfig:
     fit_kwargs: dict[str, Any] = field(default_factory=dict)
     seed: int | None = None
     warmup_epochs: float = 0
+    engine: str = "auto"
+    pack: int = DEFAULT_PACK
+    jit: bool = False
 
 
 @dataclass
@@ -99,46 +103,69 @@ def run_trial(
     started = time.perf_counter()
     routed = route(task.params, build)
     folds = data.folds
+    session = graph_session(config)
     model = None
     try:
         for fold_index, fold in enumerate(folds):
-            if config.seed is not None:
-                backend.set_seed(trial_seed(config.seed, task.number, fold_index))
-            model = build_model(build, routed)
-            verdict, history, best_index, stopped_by = _fit_fold(
-                model, fold, routed, config, control, task.number, fold_index, len(folds)
-            )
-            record.fold_histories.append(history)
-            record.epochs += len(next(iter(history.values()), []))
-            if verdict is not None:
-                record.state, record.error = FAILED, verdict
+            model = build_fold_model(build, routed, config, task.number, fold_index)
+            result = _fit_fold(model, fold, routed, config, control, task.number, fold_index, len(folds), session)
+            model = result.model
+            if account_fold(record, result, fold, config, len(folds)):
                 break
-            record.best_epochs.append(best_index + 1)
-            if stopped_by is not None:
-                record.state = PRUNED if stopped_by == PRUNE else INTERRUPTED
-                record.score = _fold_score(model, fold, history, best_index, config.objective, len(folds) > 1)
-                break
-            record.fold_scores.append(_fold_score(model, fold, history, best_index, config.objective, len(folds) > 1))
         else:
-            record.state = COMPLETE
-            record.score = float(np.mean(record.fold_scores))
-            if len(record.fold_scores) > 1:
-                record.score_std = float(np.std(record.fold_scores))
-            if math.isnan(record.score):
-                record.state, record.error = FAILED, f"the objective {config.objective.name} is NaN"
+            complete_trial(record, config)
     except NnhpError:
         raise
     except KeyboardInterrupt:
         record.state, record.error = INTERRUPTED, "interrupted by the user"
-        record.seconds = time.perf_counter() - started
-        record.history = mean_history(record.fold_histories)
+        close_record(record, started)
         raise TrialInterrupted(record) from None
     except Exception as exc:
         record.state, record.error = FAILED, describe_exception(exc)
-    record.seconds = time.perf_counter() - started
-    record.history = mean_history(record.fold_histories)
+    close_record(record, started)
     keep = keep_model and record.state == COMPLETE and len(folds) == 1
     return TrialOutcome(record, model if keep else None)
+
+
+def build_fold_model(build: Callable[..., Any], routed: Routed, config: FitConfig, number: int, fold_index: int) -> Any:
+    """Seed (with --seed) and build the model of one fold of one trial."""
+    if config.seed is not None:
+        backend.set_seed(trial_seed(config.seed, number, fold_index))
+    return build_model(build, routed)
+
+
+def account_fold(record: Trial, result: FoldResult, fold: Fold, config: FitConfig, folds: int) -> bool:
+    """Add one fold's outcome to the trial's record; True when the trial ends with this fold."""
+    record.engine = result.engine
+    record.fold_histories.append(result.history)
+    record.epochs += len(next(iter(result.history.values()), []))
+    if result.failure is not None:
+        record.state, record.error = FAILED, result.failure
+        return True
+    record.best_epochs.append(result.best_index + 1)
+    score = _fold_score(result, fold, config.objective, folds > 1)
+    if result.stopped_by is not None:
+        record.state = PRUNED if result.stopped_by == PRUNE else INTERRUPTED
+        record.score = score
+        return True
+    record.fold_scores.append(score)
+    return False
+
+
+def complete_trial(record: Trial, config: FitConfig) -> None:
+    """Mark a trial whose every fold finished complete, scored by the mean over folds."""
+    record.state = COMPLETE
+    record.score = float(np.mean(record.fold_scores))
+    if len(record.fold_scores) > 1:
+        record.score_std = float(np.std(record.fold_scores))
+    if math.isnan(record.score):
+        record.state, record.error = FAILED, f"the objective {config.objective.name} is NaN"
+
+
+def close_record(record: Trial, started: float) -> None:
+    """Stamp the trial's duration and its per-epoch history (the mean over folds)."""
+    record.seconds = time.perf_counter() - started
+    record.history = mean_history(record.fold_histories)
 
 
 class TrialInterrupted(Exception):
@@ -174,21 +201,59 @@ def build_model(build: Callable[..., Any], routed: Routed) -> Any:
     raise NotACompiledModel(f"{name}() returned {type(model).__name__}, not a compiled Keras model.")
 
 
-def _fit_fold(
-    model: Any,
-    fold: Fold,
-    routed: Routed,
-    config: FitConfig,
-    control: TrialControl,
-    number: int,
-    fold_index: int,
-    folds: int,
-) -> tuple[str | None, dict[str, list[float]], int, str | None]:
-    """Fit one fold; returns (failure reason or None, history, best epoch index, what stopped it)."""
+class EngineUnsupported(NnhpError):
+    """``--engine graph`` was forced on a trial the graph engine cannot train faithfully."""
+
+
+#: steps_per_execution for models that fall back to fit under --engine auto (no per-batch callbacks).
+FIT_STEPS_PER_EXECUTION = 64
+
+
+@dataclass
+class FoldResult:
+    """One fold's training: the trained model, its history, which engine ran it and how it ended."""
+
+    model: Any
+    history: dict[str, list[float]]
+    engine: str = "fit"
+    best_index: int = 0
+    failure: str | None = None
+    stopped_by: str | None = None
+    evaluate: Callable[[Any, Any], dict[str, float]] | None = None
+
+
+def graph_session(config: FitConfig) -> Any:
+    """A graph-engine session that carries one trial's traced program across its folds (None for --engine fit)."""
+    if config.engine == "fit":
+        return None
+    from .engine.single import GraphSession
+
+    return GraphSession(config.jit)
+
+
+def engine_reason(model: Any, fold: Fold, routed: Routed, config: FitConfig) -> str | None:
+    """Why this fold trains through fit rather than the graph engine; None when the graph engine runs it."""
+    if config.engine == "fit":
+        return "--engine fit"
+    from .engine.select import model_reason, setup_reason
+
+    reason = setup_reason(fold, config.fit_kwargs, routed.warmup_epochs or config.warmup_epochs) or model_reason(model)
+    if reason is not None and config.engine == "graph":
+        raise EngineUnsupported(
+            f"--engine graph cannot train this model faithfully: {reason}. "
+            "Use --engine auto (such trials fall back to fit) or --engine fit."
+        )
+    return reason
+
+
+def fold_callbacks(
+    config: FitConfig, control: TrialControl, number: int, fold_index: int, folds: int, graph: bool
+) -> tuple[list[Any], Any]:
+    """One fold's callbacks (early stopping, NaN termination for fit, the search's reporter) and the reporter."""
     keras = backend.keras()
     objective = config.objective
     reporter = _callbacks().EpochReporter(control, objective, number, fold_index, folds)
-    callbacks: list[Any] = [keras.callbacks.TerminateOnNaN(), reporter]
+    callbacks: list[Any] = [reporter] if graph else [keras.callbacks.TerminateOnNaN(), reporter]
     if config.patience > 0:
         callbacks.insert(
             0,
@@ -199,14 +264,68 @@ def _fit_fold(
                 restore_best_weights=True,
             ),
         )
-    warmup = config.warmup_epochs if routed.warmup_epochs is None else routed.warmup_epochs
+    return callbacks, reporter
+
+
+def fold_batch_size(routed: Routed, config: FitConfig) -> int:
+    """The trial's batch size: tuned in the spec, else --fit-kwargs' batch_size, else --batch-size."""
+    return int(routed.fit.get("batch_size", config.fit_kwargs.get("batch_size", config.batch_size)))
+
+
+def fold_epochs(routed: Routed, config: FitConfig) -> int:
+    """The trial's epoch budget: tuned in the spec, else --epochs."""
+    return int(routed.fit.get("epochs", config.epochs))
+
+
+def order_seed(config: FitConfig, number: int, fold_index: int) -> int | None:
+    """The graph engine's shuffling seed for one fold (None without --seed)."""
+    return trial_seed(config.seed, number, fold_index) if config.seed is not None else None
+
+
+def _fit_fold(
+    model: Any,
+    fold: Fold,
+    routed: Routed,
+    config: FitConfig,
+    control: TrialControl,
+    number: int,
+    fold_index: int,
+    folds: int,
+    session: Any = None,
+) -> FoldResult:
+    """Fit one fold with the graph engine when it can run the model faithfully, else with fit, and judge it."""
+    reason = engine_reason(model, fold, routed, config)
+    callbacks, reporter = fold_callbacks(config, control, number, fold_index, folds, graph=reason is None)
+    if reason is None:
+        from .engine.graph import feed_for
+
+        session = session or graph_session(config)
+        model, history = session.train(
+            model, feed_for(fold.train, fold.monitor), fold_batch_size(routed, config), callbacks,
+            fold_epochs(routed, config), order_seed(config, number, fold_index),
+            shuffle=bool(config.fit_kwargs.get("shuffle", True)),
+        )
+        result = FoldResult(model, history, "graph", evaluate=session.evaluate)
+    else:
+        history = _keras_fit(model, fold, routed, config, callbacks, faster=config.engine == "auto")
+        result = FoldResult(model, history, "fit")
+    return judge_fold(result, reporter, config)
+
+
+def _keras_fit(
+    model: Any, fold: Fold, routed: Routed, config: FitConfig, callbacks: list[Any], faster: bool
+) -> dict[str, list[float]]:
+    """Train with ``model.fit`` (steps_per_execution raised when ``faster`` and nothing acts per batch)."""
+    warmup = routed.warmup_epochs or config.warmup_epochs
     if warmup:
         callbacks.append(warm_up(warmup))
     user_kwargs = dict(config.fit_kwargs)
-    callbacks += list(user_kwargs.pop("callbacks", []) or [])
-    epochs = int(routed.fit.get("epochs", config.epochs))
+    user_callbacks = list(user_kwargs.pop("callbacks", []) or [])
+    callbacks += user_callbacks
     batch_size = int(routed.fit.get("batch_size", user_kwargs.pop("batch_size", config.batch_size)))
-    fit_kwargs: dict[str, Any] = {"epochs": epochs, "verbose": 0, "callbacks": callbacks}
+    if faster and not warmup and not user_callbacks and getattr(model, "train_function", None) is None:
+        model.steps_per_execution = max(int(model.steps_per_execution), FIT_STEPS_PER_EXECUTION)
+    fit_kwargs: dict[str, Any] = {"epochs": fold_epochs(routed, config), "verbose": 0, "callbacks": callbacks}
     fit_kwargs.update(user_kwargs)
     if fold.monitor is not None:
         fit_kwargs["validation_data"] = _as_fit_data(fold.monitor)
@@ -215,17 +334,27 @@ def _fit_fold(
     else:
         fit_kwargs["batch_size"] = batch_size
         history = model.fit(fold.train.x, fold.train.y, **fit_kwargs)
-    logs = {k: [float(v) for v in values] for k, values in history.history.items()}
+    return {k: [float(v) for v in values] for k, values in history.history.items()}
+
+
+def judge_fold(result: FoldResult, reporter: Any, config: FitConfig) -> FoldResult:
+    """Fill in how a trained fold ended: NaN, no objective, or its best epoch and what stopped it."""
+    objective = config.objective
+    logs = result.history
     if reporter.nan_epoch is not None or _has_nan(logs.get("loss", [])):
         epoch = reporter.nan_epoch if reporter.nan_epoch is not None else _first_nan(logs.get("loss", []))
-        return f"the loss became NaN at epoch {epoch + 1}", logs, 0, None
+        result.failure = f"the loss became NaN at epoch {epoch + 1}"
+        return result
     values = logs.get(objective.name, [])
     if not values:
-        return f"no epoch finished, so {objective.name} was never logged", logs, 0, None
-    best_index = _best_index(values, objective) if config.patience > 0 else len(values) - 1
-    if math.isnan(values[best_index]):
-        return f"the objective {objective.name} is NaN", logs, best_index, None
-    return None, logs, best_index, reporter.stopped_by
+        result.failure = f"no epoch finished, so {objective.name} was never logged"
+        return result
+    result.best_index = _best_index(values, objective) if config.patience > 0 else len(values) - 1
+    if math.isnan(values[result.best_index]):
+        result.failure = f"the objective {objective.name} is NaN"
+        return result
+    result.stopped_by = reporter.stopped_by
+    return result
 
 
 def _as_fit_data(data: Arrays | Any) -> Any:
@@ -251,20 +380,21 @@ def _best_index(values: list[float], objective: Objective) -> int:
     return best
 
 
-def _fold_score(
-    model: Any, fold: Fold, history: dict[str, list[float]], best_index: int, objective: Objective, cross_validated: bool
-) -> float:
+def _fold_score(result: FoldResult, fold: Fold, objective: Objective, cross_validated: bool) -> float:
     """The objective at the restored best epoch: from the history, or evaluated on the held-out fold under CV."""
     if cross_validated and isinstance(fold.scored, Arrays):
         metric = objective.name[4:] if objective.name.startswith("val_") else objective.name
-        results = model.evaluate(fold.scored.x, fold.scored.y, verbose=0, return_dict=True)
+        if result.evaluate is not None:
+            results = result.evaluate(fold.scored.x, fold.scored.y)
+        else:
+            results = result.model.evaluate(fold.scored.x, fold.scored.y, verbose=0, return_dict=True)
         if metric not in results:
             raise ObjectiveNotLogged(
                 f"--objective {objective.name}: evaluating the held-out fold gives {', '.join(sorted(results))}, "
                 f"not {metric}."
             )
         return float(results[metric])
-    return float(history[objective.name][best_index])
+    return float(result.history[objective.name][result.best_index])
 
 
 def mean_history(histories: list[dict[str, list[float]]]) -> dict[str, list[float]]:
@@ -364,17 +494,8 @@ def refit(
         backend.set_seed(trial_seed(config.seed, -1))
     model = build_model(build, routed)
     fold = Fold(data.full, data.valid, None)
-    refit_config = FitConfig(
-        objective=config.objective,
-        epochs=max(1, epochs),
-        patience=config.patience if data.valid is not None else 0,
-        batch_size=config.batch_size,
-        fit_kwargs=config.fit_kwargs,
-        seed=config.seed,
-        warmup_epochs=config.warmup_epochs,
-    )
+    refit_config = replace(config, epochs=max(1, epochs), patience=config.patience if data.valid is not None else 0)
     if data.valid is None:
         refit_config.objective = Objective("loss", "minimize")
     routed_for_refit = Routed(build=routed.build, fit={**routed.fit, "epochs": max(1, epochs)}, warmup_epochs=routed.warmup_epochs)
-    _fit_fold(model, fold, routed_for_refit, refit_config, NoControl(), -1, 0, 1)
-    return model
+    return _fit_fold(model, fold, routed_for_refit, refit_config, NoControl(), -1, 0, 1).model

@@ -1,0 +1,368 @@
+"""The graph engine and the packed executor: same results as fit, engine choice, fallbacks, failures alone."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from conftest import regression_data, textbook_build
+from nnhp_magics import hpsearch
+from nnhp_magics.data import Arrays, Fold, prepare
+from nnhp_magics.errors import NnhpError
+from nnhp_magics.events import EpochEnded
+from nnhp_magics.results import parse_objective
+from nnhp_magics.routing import Routed
+from nnhp_magics.training import (
+    FIT_STEPS_PER_EXECUTION,
+    EngineUnsupported,
+    FitConfig,
+    NoControl,
+    TrialTask,
+    _fit_fold,
+    engine_reason,
+)
+
+pytestmark = pytest.mark.usefixtures("keras_ready")
+
+SPEC = """
+n_hidden = choice(0, 1, 2)
+n_neurons = int(2, 16)
+learning_rate = loguniform(1e-3, 3e-2)
+"""
+
+
+@pytest.fixture
+def deterministic():
+    """TensorFlow op determinism, on for one test only."""
+    import tensorflow as tf
+    from tensorflow.python.framework import config
+
+    tf.config.experimental.enable_op_determinism()
+    yield
+    config.disable_op_determinism()
+
+
+def small(**overrides):
+    options = dict(trials=3, epochs=3, patience=2, seed=1, namespace={})
+    options.update(overrides)
+    return options
+
+
+def layered_build(kind: str = "dense", optimizer: str = "sgd", loss: str = "mse", seed: int = 7):
+    """A seeded 4-feature regression model: Dense (+ L2), Dropout or BatchNormalization, any optimizer."""
+    import keras
+
+    keras.utils.set_random_seed(seed)
+    layers = [keras.Input(shape=(4,)), keras.layers.Dense(12, activation="relu", kernel_regularizer=keras.regularizers.L2(1e-2))]
+    if kind == "dropout":
+        layers.append(keras.layers.Dropout(0.3))
+    if kind == "batchnorm":
+        layers.append(keras.layers.BatchNormalization())
+    layers.append(keras.layers.Dense(1))
+    model = keras.Sequential(layers)
+    optimizers = {
+        "sgd": lambda: keras.optimizers.SGD(learning_rate=0.02, momentum=0.9),
+        "adam": lambda: keras.optimizers.Adam(learning_rate=0.01),
+        "loss_scale": lambda: keras.optimizers.LossScaleOptimizer(keras.optimizers.Adam(learning_rate=0.01)),
+    }
+    chosen = optimizers[optimizer]() if optimizer in optimizers else keras.optimizers.get(optimizer)
+    model.compile(loss=loss, optimizer=chosen, metrics=["mae"])
+    return model
+
+
+def fold_of(rows: int = 203) -> Fold:
+    """Training rows that leave a ragged last batch, and separate validation rows."""
+    x, y = regression_data(rows + 61, seed=3)
+    return Fold(Arrays(x[:rows], y[:rows]), Arrays(x[rows:], y[rows:]), Arrays(x[rows:], y[rows:]))
+
+
+def train_fold(engine: str, kind: str, optimizer: str, epochs: int = 4, patience: int = 0, fold: Fold | None = None):
+    """One fold through the trial runner's _fit_fold with the given engine, in a fixed batch order."""
+    config = FitConfig(
+        objective=parse_objective("val_loss"), epochs=epochs, patience=patience, batch_size=32,
+        fit_kwargs={"shuffle": False}, engine=engine,
+    )
+    model = layered_build(kind, optimizer)
+    return _fit_fold(model, fold or fold_of(), Routed(), config, NoControl(), 0, 0, 1)
+
+
+@pytest.mark.parametrize(
+    "kind, optimizer",
+    [("dense", "sgd"), ("dense", "adam"), ("dropout", "adam"), ("batchnorm", "sgd"), ("batchnorm", "adam")],
+)
+def test_graph_engine_gives_fits_weights_and_history(deterministic, kind, optimizer):
+    by_fit = train_fold("fit", kind, optimizer)
+    by_graph = train_fold("graph", kind, optimizer)
+    assert (by_fit.engine, by_graph.engine) == ("fit", "graph")
+    assert by_graph.history.keys() == by_fit.history.keys() == {"loss", "mae", "val_loss", "val_mae"}
+    for key, values in by_fit.history.items():
+        np.testing.assert_allclose(by_graph.history[key], values, rtol=1e-6)
+    for theirs, ours in zip(by_fit.model.get_weights(), by_graph.model.get_weights()):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-6, atol=1e-7)
+    assert by_fit.model.optimizer.iterations.numpy() == by_graph.model.optimizer.iterations.numpy() == 4 * 7
+
+
+def test_early_stopping_stops_at_kerass_epoch_and_restores_the_same_weights(deterministic):
+    x, y = regression_data(72, seed=5)
+    noisy = np.random.default_rng(0).normal(scale=3.0, size=len(y)).astype("float32")
+    fold = Fold(Arrays(x[:40], noisy[:40]), Arrays(x[40:], y[40:]), Arrays(x[40:], y[40:]))
+    by_fit = train_fold("fit", "dense", "adam", epochs=30, patience=2, fold=fold)
+    by_graph = train_fold("graph", "dense", "adam", epochs=30, patience=2, fold=fold)
+    stopped = len(by_fit.history["loss"])
+    assert stopped < 30, "the data must make early stopping trigger"
+    assert len(by_graph.history["loss"]) == stopped
+    assert by_graph.best_index == by_fit.best_index
+    for theirs, ours in zip(by_fit.model.get_weights(), by_graph.model.get_weights()):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-6, atol=1e-7)
+
+
+def test_one_traced_program_serves_every_fold_of_a_trial(deterministic):
+    from nnhp_magics.engine.graph import feed_for
+    from nnhp_magics.engine.single import GraphSession
+
+    fold = fold_of()
+    feed = feed_for(fold.train, fold.monitor)
+    session = GraphSession()
+    first, _ = session.train(layered_build("dropout", "adam", seed=1), feed, 32, [], 2, seed=4)
+    reused, reused_history = session.train(layered_build("dropout", "adam", seed=2), feed, 32, [], 2, seed=4)
+    fresh, fresh_history = GraphSession().train(layered_build("dropout", "adam", seed=2), feed, 32, [], 2, seed=4)
+    assert reused is first and fresh is not first
+    assert reused_history == fresh_history
+    for a, b in zip(reused.get_weights(), fresh.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_the_engines_own_shuffling_is_seeded_and_scores_match_fit_within_noise(data):
+    x, y = data
+    from nnhp_magics.engine.graph import epoch_order
+
+    assert (epoch_order(50, 9, 3) == epoch_order(50, 9, 3)).all() and (epoch_order(50, 9, 3) != epoch_order(50, 9, 4)).any()
+    graph = hpsearch(textbook_build, x, y, SPEC, **small(trials=2, epochs=8))
+    fit = hpsearch(textbook_build, x, y, SPEC, engine="fit", **small(trials=2, epochs=8))
+    assert [t.params for t in graph.trials] == [t.params for t in fit.trials]
+    for ours, theirs in zip(graph.trials, fit.trials):
+        assert ours.score == pytest.approx(theirs.score, rel=0.35)
+
+
+def test_auto_runs_the_textbook_mlp_in_the_graph_engine_and_says_so(data):
+    x, y = data
+    search = hpsearch(textbook_build, x, y, SPEC, **small())
+    assert [t.engine for t in search.trials] == ["graph"] * 3
+    assert list(search.leaderboard()["engine"]) == ["graph"] * 3
+
+
+@pytest.mark.parametrize("optimizer", ["adagrad", "adafactor", "ftrl", "muon", "loss_scale"])
+def test_auto_trains_every_built_in_optimizer_in_the_graph_engine_as_fit_does(deterministic, optimizer):
+    by_fit = train_fold("fit", "batchnorm", optimizer, epochs=2)
+    by_auto = train_fold("auto", "batchnorm", optimizer, epochs=2)
+    assert by_auto.engine == "graph"
+    np.testing.assert_allclose(by_auto.history["val_loss"], by_fit.history["val_loss"], rtol=1e-6)
+    for theirs, ours in zip(by_fit.model.get_weights(), by_auto.model.get_weights()):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-6, atol=1e-7)
+
+
+def test_auto_picks_the_graph_engine_for_every_built_in_optimizer_and_layer():
+    config = FitConfig(objective=parse_objective("val_loss"))
+    for optimizer in ("sgd", "adam", "rmsprop", "adadelta", "adamax", "nadam", "adamw", "lion", "loss_scale"):
+        for kind in ("dense", "dropout", "batchnorm"):
+            assert engine_reason(layered_build(kind, optimizer), fold_of(), Routed(), config) is None, (kind, optimizer)
+
+
+@pytest.mark.parametrize("loss", ["huber", "mean_squared_logarithmic_error"])
+def test_auto_trains_built_in_losses_in_the_graph_engine_as_fit_does(deterministic, loss):
+    results = []
+    for engine in ("fit", "auto"):
+        config = FitConfig(objective=parse_objective("val_loss"), epochs=2, patience=0, fit_kwargs={"shuffle": False}, engine=engine)
+        model = layered_build("dropout", "adam", loss)
+        results.append(_fit_fold(model, fold_of(), Routed(), config, NoControl(), 0, 0, 1))
+    assert results[1].engine == "graph"
+    np.testing.assert_allclose(results[1].history["loss"], results[0].history["loss"], rtol=1e-6)
+
+
+def test_a_dropout_batchnorm_classifier_trains_in_the_graph_engine():
+    import keras
+
+    def classifier(units: int = 8, rate: float = 0.2):
+        model = keras.Sequential([
+            keras.Input(shape=(4,)), keras.layers.Dense(units, activation="relu"), keras.layers.BatchNormalization(),
+            keras.layers.Dropout(rate), keras.layers.Dense(3, activation="softmax"),
+        ])
+        model.compile(loss="sparse_categorical_crossentropy", optimizer="adam", metrics=["accuracy"])
+        return model
+
+    x, _ = regression_data(150)
+    labels = np.digitize(x[:, 0], [-0.5, 0.5])
+    search = hpsearch(classifier, x, labels, "units = int(4, 16)", objective="val_accuracy", **small(trials=2))
+    assert {t.engine for t in search.trials} == {"graph"}
+    assert all(0.0 <= t.score <= 1.0 for t in search.trials)
+
+
+class CustomStep:
+    """Builds a model whose class defines its own train_step."""
+
+    def __call__(self, units: int = 4):
+        import keras
+
+        class Stepped(keras.Sequential):
+            def train_step(self, data):
+                return super().train_step(data)
+
+        model = Stepped([keras.Input(shape=(4,)), keras.layers.Dense(units), keras.layers.Dense(1)])
+        model.compile(loss="mse", optimizer="sgd")
+        self.last = model
+        return model
+
+
+def test_models_the_engine_cannot_run_fall_back_to_fit_with_steps_per_execution(data):
+    x, y = data
+    build = CustomStep()
+    search = hpsearch(build, x, y, "units = int(2, 8)", **small(trials=2))
+    assert {t.engine for t in search.trials} == {"fit"}
+    assert build.last.steps_per_execution == FIT_STEPS_PER_EXECUTION
+    plain = hpsearch(build, x, y, "units = int(2, 8)", engine="fit", **small(trials=1))
+    assert plain.trials[0].engine == "fit" and build.last.steps_per_execution == 1
+
+
+@pytest.mark.parametrize(
+    "options, reason",
+    [
+        (dict(fit_kwargs={"class_weight": None}), "--fit-kwargs sets class_weight"),
+        (dict(warmup_epochs=1), "warm-up"),
+    ],
+)
+def test_fit_arguments_the_engine_does_not_honour_mean_fit(options, reason):
+    config = FitConfig(objective=parse_objective("val_loss"), **options)
+    assert reason in engine_reason(layered_build(), fold_of(), Routed(), config)
+
+
+def test_multi_output_models_and_tf_data_fall_back():
+    import keras
+    import tensorflow as tf
+
+    inputs = keras.Input(shape=(4,))
+    two = keras.Model(inputs, [keras.layers.Dense(1)(inputs), keras.layers.Dense(1)(inputs)])
+    two.compile(loss="mse", optimizer="sgd")
+    config = FitConfig(objective=parse_objective("val_loss"))
+    assert engine_reason(two, fold_of(), Routed(), config) == "the model has 2 outputs"
+    x, y = regression_data(20)
+    dataset = Fold(tf.data.Dataset.from_tensor_slices((x, y)).batch(4), None)
+    assert engine_reason(layered_build(), dataset, Routed(), config) == "the data is a tf.data.Dataset"
+
+
+def test_forcing_the_graph_engine_on_a_model_it_cannot_run_is_a_clear_error(data):
+    x, y = data
+    with pytest.raises(EngineUnsupported, match="defines its own train_step"):
+        hpsearch(CustomStep(), x, y, "units = int(2, 8)", engine="graph", **small(trials=1))
+
+
+@pytest.mark.parametrize("options, message", [({"engine": "gpu"}, "--engine must be one of"), ({"pack": 0}, "--pack must be at least 1"), ({"engine": "fit", "pack": 2}, "needs --engine auto or graph")])
+def test_engine_options_are_checked_before_training(data, options, message):
+    x, y = data
+    with pytest.raises(NnhpError, match=message):
+        hpsearch(textbook_build, x, y, SPEC, **small(), **options)
+
+
+def test_packed_and_single_give_the_same_per_trial_histories_under_cv(data):
+    x, y = data
+    single = hpsearch(textbook_build, x, y, SPEC, cv=2, **small(trials=3, epochs=4))
+    packed = hpsearch(textbook_build, x, y, SPEC, cv=2, pack=2, **small(trials=3, epochs=4))
+    assert [t.engine for t in packed.trials] == ["packed"] * 3
+    assert [t.params for t in single.trials] == [t.params for t in packed.trials]
+    for one, many in zip(single.trials, packed.trials):
+        assert one.fold_histories == many.fold_histories
+        assert one.score == many.score and one.best_epochs == many.best_epochs
+
+
+def test_packed_events_cover_every_epoch_of_every_fold_in_order(data):
+    x, y = data
+    events = []
+    hpsearch(textbook_build, x, y, SPEC, cv=2, pack=2, listeners=[events.append], **small(trials=2, patience=0))
+    for trial in range(2):
+        seen = [(e.fold, e.epoch) for e in events if isinstance(e, EpochEnded) and e.trial == trial]
+        assert seen == [(0, 0), (0, 1), (0, 2), (1, 0), (1, 1), (1, 2)]
+
+
+class Failing:
+    """Builds the textbook model, but raises for one width and explodes for a huge learning rate."""
+
+    def __call__(self, n_neurons: int = 4, learning_rate: float = 1e-2):
+        if n_neurons == 3:
+            raise ValueError("no three-neuron layers")
+        return textbook_build(n_hidden=1, n_neurons=n_neurons, learning_rate=learning_rate)
+
+
+def test_a_trial_that_fails_to_build_or_goes_nan_fails_alone_in_a_pack(data):
+    x, y = data
+    spec = "n_neurons = choice(3, 4, 5)\nlearning_rate = choice(1e-2, 1e12)"
+    search = hpsearch(Failing(), x, y, spec, strategy="grid", pack=3, **small(trials=None, epochs=3))
+    for t in search.trials:
+        if t.params["n_neurons"] == 3:
+            assert t.state == "failed" and "no three-neuron layers" in t.error
+        elif t.params["learning_rate"] > 1:
+            assert t.state == "failed" and t.error == "the loss became NaN at epoch 1"
+        else:
+            assert t.state == "complete" and t.engine == "packed"
+
+
+class PruneOne:
+    """A control that prunes trial 1 after its second epoch and records every report."""
+
+    def __init__(self) -> None:
+        self.reports: list[tuple[int, int, int]] = []
+
+    def epoch_end(self, trial, fold, folds, epoch, logs):
+        self.reports.append((trial, fold, epoch))
+        return "prune" if (trial, epoch) == (1, 1) else None
+
+
+def test_a_pruned_member_leaves_the_pack_and_the_others_go_on(data):
+    from nnhp_magics.engine.packed import PackedExecutor
+
+    x, y = data
+    training = prepare(x, y, seed=0)
+    config = FitConfig(objective=parse_objective("val_loss"), epochs=4, patience=0, seed=0)
+    tasks = [TrialTask(n, {"n_neurons": 4 + n}) for n in range(3)]
+    control = PruneOne()
+    outcomes = list(PackedExecutor(3).run(iter(tasks), textbook_build, training, config, control))
+    states = {o.record.number: (o.record.state, o.record.epochs) for o in outcomes}
+    assert states == {0: ("complete", 4), 1: ("pruned", 2), 2: ("complete", 4)}
+    assert [epoch for trial, _, epoch in control.reports if trial == 1] == [0, 1]
+
+
+def test_the_packed_executor_stops_pulling_trials_after_stop(data):
+    from nnhp_magics.engine.packed import PackedExecutor
+
+    class StopAll:
+        def epoch_end(self, trial, fold, folds, epoch, logs):
+            return "stop"
+
+    x, y = data
+    pulled = []
+
+    def stream():
+        for n in range(10):
+            pulled.append(n)
+            yield TrialTask(n, {})
+
+    config = FitConfig(objective=parse_objective("val_loss"), epochs=3, seed=0)
+    outcomes = list(PackedExecutor(2).run(stream(), textbook_build, prepare(x, y, seed=0), config, StopAll()))
+    assert [o.record.state for o in outcomes] == ["interrupted", "interrupted"]
+    assert pulled == [0, 1]
+
+
+def test_xla_packs_run_and_agree_with_the_plain_graph(data):
+    x, y = data
+    plain = hpsearch(textbook_build, x, y, SPEC, **small(trials=2))
+    jitted = hpsearch(textbook_build, x, y, SPEC, jit=True, pack=2, **small(trials=2))
+    for a, b in zip(plain.trials, jitted.trials):
+        assert b.score == pytest.approx(a.score, rel=1e-3)
+
+
+def test_the_magic_takes_engine_pack_and_jit(ip, data):
+    x, y = data
+    ip.user_ns.update(build=textbook_build, X=x, Y=y)
+    ip.run_cell_magic(
+        "hpsearch", "build X Y --trials 2 --epochs 2 --seed 1 --engine graph --pack 2 --quiet -o found",
+        "n_neurons = int(2, 8)",
+    )
+    assert {t.engine for t in ip.user_ns["found"].trials} == {"packed"}
