@@ -75,6 +75,7 @@ class NnhpMagics(Magics):
     @argument("--overwrite", action="store_true", help="let --export replace existing files")
     @argument("--storage", default=None, help="storage URL to persist trials")
     @argument("--study", default=None, help="study name in the storage")
+    @argument("--keep-models", type=int, default=1, help="with --storage: keep the K best models next to it (0 = none)")
     @argument("--workers", type=int, default=1, help="trials at once on this machine")
     @argument("--dask", default=None, help="a Dask scheduler address or Client variable")
     @argument("--background", action="store_true", help="run off the main thread; the cell returns at once")
@@ -125,7 +126,7 @@ class NnhpMagics(Magics):
             sampler=args.sampler,
             trials=args.trials, epochs=args.epochs, patience=args.patience, batch_size=args.batch_size,
             objective=args.objective, seed=args.seed, timeout=args.timeout, export=args.export,
-            overwrite=args.overwrite, storage=args.storage, study=args.study, workers=args.workers, dask=dask,
+            overwrite=args.overwrite, storage=args.storage, study=args.study, keep_models=args.keep_models, workers=args.workers, dask=dask,
             background=args.background, fit_kwargs=fit_kwargs, baseline=args.baseline, warmup=args.warmup,
             engine=args.engine, pack=args.pack, jit=args.jit,
             quiet=quiet, namespace=ns, listeners=listeners, on_created=hold,
