@@ -174,7 +174,8 @@ def _forward(args: argparse.Namespace) -> list[str]:
 
 
 def epochs_part(args: argparse.Namespace) -> None:
-    print("| model | engine | setup s (cpu) | model-epochs/s (cpu) | x fit (cpu) | model-epochs/s (wall) | x fit (wall) |")
+    print("| model | engine | setup s (cpu) | model-epochs/s (cpu) | x fit (cpu) | model-epochs/s (wall) "
+          "| x fit (wall) |")
     print("|---|---|---|---|---|---|---|")
     for arch in ARCHS:
         base: dict[str, Any] | None = None
@@ -182,7 +183,8 @@ def epochs_part(args: argparse.Namespace) -> None:
             r = spawn(f"epochs:{config}:{arch}", args)
             base = base or r
             print(
-                f"| {arch} | {config} | {r['setup_cpu']:.2f} | {r['eps_cpu']:.1f} | {r['eps_cpu'] / base['eps_cpu']:.1f} "
+                f"| {arch} | {config} | {r['setup_cpu']:.2f} | {r['eps_cpu']:.1f} "
+                f"| {r['eps_cpu'] / base['eps_cpu']:.1f} "
                 f"| {r['eps_wall']:.1f} | {r['eps_wall'] / base['eps_wall']:.1f} |",
                 flush=True,
             )

@@ -53,7 +53,8 @@ def layered_build(kind: str = "dense", optimizer: str = "sgd", loss: str = "mse"
     import keras
 
     keras.utils.set_random_seed(seed)
-    layers = [keras.Input(shape=(4,)), keras.layers.Dense(12, activation="relu", kernel_regularizer=keras.regularizers.L2(1e-2))]
+    dense = keras.layers.Dense(12, activation="relu", kernel_regularizer=keras.regularizers.L2(1e-2))
+    layers = [keras.Input(shape=(4,)), dense]
     if kind == "dropout":
         layers.append(keras.layers.Dropout(0.3))
     if kind == "batchnorm":
@@ -136,7 +137,8 @@ def test_the_engines_own_shuffling_is_seeded_and_scores_match_fit_within_noise(d
     x, y = data
     from nnhp_magics.engine.graph import epoch_order
 
-    assert (epoch_order(50, 9, 3) == epoch_order(50, 9, 3)).all() and (epoch_order(50, 9, 3) != epoch_order(50, 9, 4)).any()
+    assert (epoch_order(50, 9, 3) == epoch_order(50, 9, 3)).all()
+    assert (epoch_order(50, 9, 3) != epoch_order(50, 9, 4)).any()
     graph = hpsearch(textbook_build, x, y, SPEC, **small(trials=2, epochs=8))
     fit = hpsearch(textbook_build, x, y, SPEC, engine="fit", **small(trials=2, epochs=8))
     assert [t.params for t in graph.trials] == [t.params for t in fit.trials]
@@ -172,7 +174,9 @@ def test_auto_picks_the_graph_engine_for_every_built_in_optimizer_and_layer():
 def test_auto_trains_built_in_losses_in_the_graph_engine_as_fit_does(deterministic, loss):
     results = []
     for engine in ("fit", "auto"):
-        config = FitConfig(objective=parse_objective("val_loss"), epochs=2, patience=0, fit_kwargs={"shuffle": False}, engine=engine)
+        config = FitConfig(
+            objective=parse_objective("val_loss"), epochs=2, patience=0, fit_kwargs={"shuffle": False}, engine=engine
+        )
         model = layered_build("dropout", "adam", loss)
         results.append(_fit_fold(model, fold_of(), Routed(), config, NoControl(), 0, 0, 1))
     assert results[1].engine == "graph"
@@ -255,7 +259,14 @@ def test_forcing_the_graph_engine_on_a_model_it_cannot_run_is_a_clear_error(data
         hpsearch(CustomStep(), x, y, "units = int(2, 8)", engine="graph", **small(trials=1))
 
 
-@pytest.mark.parametrize("options, message", [({"engine": "gpu"}, "--engine must be one of"), ({"pack": 0}, "--pack must be at least 1"), ({"engine": "fit", "pack": 2}, "needs --engine auto or graph")])
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        ({"engine": "gpu"}, "--engine must be one of"),
+        ({"pack": 0}, "--pack must be at least 1"),
+        ({"engine": "fit", "pack": 2}, "needs --engine auto or graph"),
+    ],
+)
 def test_engine_options_are_checked_before_training(data, options, message):
     x, y = data
     with pytest.raises(NnhpError, match=message):

@@ -108,10 +108,14 @@ class EpochProgram:
         self.batch_size = int(batch_size)
         self.jit = bool(jit) and supports_jit(self.models)
         self.masked = len(self.models) > 1
-        self._epoch = tf().function(self._graph_epoch, autograph=False, jit_compile=self.jit, reduce_retracing=not self.jit)
+        self._epoch = tf().function(
+            self._graph_epoch, autograph=False, jit_compile=self.jit, reduce_retracing=not self.jit
+        )
         self._evaluators: dict[int, Callable[..., Any]] = {}
 
-    def run(self, feeds: Sequence[Feed], orders: Sequence[np.ndarray], active: Sequence[bool]) -> list[dict[str, float]]:
+    def run(
+        self, feeds: Sequence[Feed], orders: Sequence[np.ndarray], active: Sequence[bool]
+    ) -> list[dict[str, float]]:
         """One epoch for every model; entries for inactive models are meaningless."""
         flags = tf().constant(np.asarray(active, dtype=bool))
         tensors = [(f.x, f.y, f.vx, f.vy) for f in feeds]
@@ -140,7 +144,9 @@ class EpochProgram:
         return function(*args)
 
     # ----- the traced graph -------------------------------------------------------------------
-    def _graph_epoch(self, tensors: list[tuple[Any, ...]], orders: list[Any], active: Any) -> tuple[list[Any], list[Any]]:
+    def _graph_epoch(
+        self, tensors: list[tuple[Any, ...]], orders: list[Any], active: Any
+    ) -> tuple[list[Any], list[Any]]:
         feeds = [Feed(*t) for t in tensors]
         for model in self.models:
             model.reset_metrics()
@@ -166,7 +172,9 @@ class EpochProgram:
         model = self.models[slot]
         model.reset_metrics()
         feed = Feed(x, y, x, y)
-        _batch_loop([x], None, EVALUATE_BATCH_SIZE, self.jit, lambda _, lo, size: model.test_step(_rows(feed, lo, size)))
+        _batch_loop(
+            [x], None, EVALUATE_BATCH_SIZE, self.jit, lambda _, lo, size: model.test_step(_rows(feed, lo, size))
+        )
         return model.get_metrics_result()
 
     def _loop(self, tensors: list[Any], active: Any, step: Callable[[int, Any, Any], Any]) -> None:
@@ -224,7 +232,8 @@ def _batch_loop(
     def body(i: Any) -> Any:
         start = i * batch_size
         for k in range(len(tensors)):
-            _guarded(active, k, i < steps[k] if active is not None else None, lambda k=k: step(k, start, size_at(k, start)))
+            more = i < steps[k] if active is not None else None
+            _guarded(active, k, more, lambda k=k: step(k, start, size_at(k, start)))
         return i + 1
 
     t.while_loop(lambda i: i < bound, body, [t.constant(0)])

@@ -317,7 +317,7 @@ class Scheduler:
         yield self._outcome(job)
 
     def _isolate(self, pack: Pack, exc: BaseException) -> Iterator[TrialOutcome]:
-        """The pack's graph raised: a lone member fails; several restart their folds one per pack to find the culprit."""
+        """The pack's graph raised: a lone member fails; several restart their folds alone to find the culprit."""
         live = pack.live()
         if len(live) == 1:
             yield from self._fail(pack, pack.slots.index(live[0]), live[0], exc)
