@@ -377,3 +377,43 @@ def test_the_magic_takes_engine_pack_and_jit(ip, data):
         "n_neurons = int(2, 8)",
     )
     assert {t.engine for t in ip.user_ns["found"].trials} == {"packed"}
+
+
+def test_converted_data_lives_only_as_long_as_its_arrays():
+    import gc
+
+    from nnhp_magics.engine import graph
+
+    rows = np.ones((5, 2), dtype="float64")
+    tensor = graph.as_tensor(rows)
+    assert graph.as_tensor(rows) is tensor and tensor.dtype.name == "float32"
+    before = len(graph._TENSORS)
+    del rows
+    gc.collect()
+    assert len(graph._TENSORS) == before - 1
+
+
+def fragile_build(fragile: bool = False):
+    """The textbook model, with a layer that cannot be traced for an unknown number of rows when ``fragile``."""
+    import keras
+
+    class Fragile(keras.layers.Layer):
+        def call(self, x):
+            if x.shape[0] is None:
+                raise ValueError("needs a known batch size")
+            return x
+
+    model = textbook_build()
+    if fragile:
+        model = keras.Sequential([keras.Input(shape=(4,)), Fragile(), *model.layers])
+        model.compile(loss="mse", optimizer="sgd")
+    return model
+
+
+def test_a_member_whose_graph_fails_to_trace_fails_alone_and_the_pack_goes_on(data):
+    x, y = data
+    search = hpsearch(fragile_build, x, y, "fragile = choice(False, True)", strategy="grid", pack=2,
+                      **small(trials=None, epochs=2))
+    states = {t.params["fragile"]: (t.state, t.engine, t.error) for t in search.trials}
+    assert states[False] == ("complete", "packed", None)
+    assert states[True][0] == "failed" and "Fragile" in states[True][2]

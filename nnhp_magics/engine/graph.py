@@ -16,6 +16,7 @@ the full batches loop and the ragged tail is one extra traced step.
 from __future__ import annotations
 
 import contextlib
+import weakref
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Sequence
 
@@ -44,20 +45,22 @@ class Feed:
     vy: Any = None
 
 
-_TENSORS: dict[int, tuple[np.ndarray, Any]] = {}
+_TENSORS: dict[int, tuple[weakref.ref[np.ndarray], Any]] = {}
 
 
 def as_tensor(array: np.ndarray) -> Any:
-    """A tensor for a data array, cast as ``fit`` casts it (floats to floatx), converted once per array."""
-    cached = _TENSORS.get(id(array))
-    if cached is not None and cached[0] is array:
+    """A tensor for a data array, cast as ``fit`` casts it (floats to floatx), converted once while the array lives."""
+    key = id(array)
+    cached = _TENSORS.get(key)
+    if cached is not None and cached[0]() is array:
         return cached[1]
     values = np.asarray(array)
     floatx = backend.keras().backend.floatx()
     if np.issubdtype(values.dtype, np.floating) and values.dtype != np.dtype(floatx):
         values = values.astype(floatx)
     tensor = tf().convert_to_tensor(values)
-    _TENSORS[id(array)] = (array, tensor)
+    _TENSORS[key] = (weakref.ref(array), tensor)
+    weakref.finalize(array, _TENSORS.pop, key, None)
     return tensor
 
 
