@@ -195,10 +195,12 @@ def search_part(args: argparse.Namespace) -> None:
     print("| seed | mode | engines | wall s | cpu s | x fit (wall) | x fit (cpu) | model-epochs | test MSE |")
     print("|---|---|---|---|---|---|---|---|---|")
     for seed in args.seeds:
-        base: dict[str, Any] | None = None
+        results = {}
         for mode in args.modes:
-            r = spawn(f"search:{mode}:{seed}", args)
-            base = base if base is not None else r
+            results[mode] = spawn(f"search:{mode}:{seed}", args)
+            print(f"seed {seed} {mode}: {json.dumps(results[mode])}", file=sys.stderr, flush=True)
+        base = results.get("fit", results[args.modes[0]])
+        for mode, r in results.items():
             print(
                 f"| {seed} | {mode} | {','.join(r['engines'])} | {r['wall']:.0f} | {r['cpu']:.0f} "
                 f"| {base['wall'] / r['wall']:.1f} | {base['cpu'] / r['cpu']:.1f} | {r['model_epochs']} "

@@ -74,3 +74,6 @@ def ip():
     shell = start_ipython()
     shell.run_line_magic("load_ext", "nnhp_magics")
     return shell
+
+
+from jupyterlab_browser import jlab, page  # noqa: E402,F401  (session fixtures for the browser tests)
