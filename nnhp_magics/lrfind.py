@@ -6,7 +6,9 @@ curve. The rule (DESIGN.md, ``%lrfind``): ``suggestion`` is the learning rate at
 the minimum of the smoothed loss divided by 10 (the textbook's "about 10x lower
 than where the loss turns up"); ``steepest`` is the learning rate where the
 smoothed loss falls fastest on the way down to that minimum. A flat or
-always-rising curve gives ``suggestion = None`` and a warning.
+always-rising curve gives ``suggestion = None`` and a warning. ``chosen`` is the
+rate the user picks on the chart (``lrfind_widget.py``); it is the suggestion until
+a pick, and stays so where no chart is shown.
 
 Importing this module is cheap: NumPy, the routing (Optuna), Keras and matplotlib
 load only when a test runs or a figure is drawn.
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import numbers
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -51,6 +54,7 @@ class LRFindResult:
     ``suggestion`` is the learning rate at the smoothed minimum ÷ 10 (None for a
     flat or always-rising curve), ``steepest`` the learning rate of the steepest
     smoothed descent, ``minimum`` the learning rate at the smoothed minimum.
+    ``chosen`` is the rate picked on the chart, or set here; the suggestion until then.
     """
 
     start: float
@@ -67,6 +71,40 @@ class LRFindResult:
     problem: str | None = None
     stopped: str = FINISHED
     seconds: float = 0.0
+    widget: Any = field(default=None, init=False, repr=False, compare=False)
+    _picked: float | None = field(default=None, init=False, repr=False, compare=False)
+    _shown_in: int | None = field(default=None, init=False, repr=False, compare=False)
+
+    @property
+    def chosen(self) -> float | None:
+        """The learning rate picked on the chart (synced from the browser), else the suggestion."""
+        if self.widget is not None:
+            return self.widget.chosen
+        return self.suggestion if self._picked is None else self._picked
+
+    @chosen.setter
+    def chosen(self, value: float | None) -> None:
+        """Pick a rate from Python, clipped to :meth:`pick_range` (the chart's marker follows); None: the suggestion."""
+        if value is None:
+            rate = self.suggestion
+        else:
+            bounds = self.pick_range()
+            if bounds is None:
+                raise NnhpError("lr.chosen cannot be set: the range test ran no steps.")
+            rate = clip_rate(value, *bounds)
+        if self.widget is not None:
+            self.widget.chosen = rate
+        else:
+            self._picked = rate
+
+    def pick_range(self) -> tuple[float, float] | None:
+        """The rates ``chosen`` may take: the tested ones, widened to the suggestion when it lies below them."""
+        if not self.lrs:
+            return None
+        low, high = self.lrs[0], self.lrs[-1]
+        if self.suggestion is not None:
+            low = min(low, self.suggestion)
+        return low, high
 
     def summary(self) -> str:
         """One line: the suggestion, the steepest descent, and how the run ended."""
@@ -99,7 +137,7 @@ class LRFindResult:
         if self.steepest is not None:
             ax.axvline(self.steepest, color="#2ca02c", linestyle=":", label=f"steepest {self.steepest:.2g}")
         ax.set_xscale("log")
-        limits = _y_limits(self.losses, self.smoothed, self.diverge)
+        limits = y_limits(self.losses, self.smoothed, self.diverge)
         if limits is not None:
             ax.set_ylim(*limits)
         ax.set_xlabel("learning rate")
@@ -109,8 +147,18 @@ class LRFindResult:
         ax.legend(loc="upper left")
         return ax.figure
 
-    def _repr_html_(self) -> str:
-        """A static view for saved notebooks: the summary and the plot as a base64 PNG."""
+    def _repr_html_(self) -> str | None:
+        """A static view for saved notebooks: the summary and the plot as a base64 PNG.
+
+        None (so only the text line shows) in the cell whose live view already left
+        this static view in the output, so the plot is not shown twice.
+        """
+        if self._shown_in is not None and self._shown_in == current_cell():
+            return None
+        return self.static_html()
+
+    def static_html(self) -> str:
+        """The summary and the plot as a base64 PNG, in a ``div.nnhp-lrfind``."""
         import html
 
         from .plots import figure_png_base64
@@ -154,14 +202,16 @@ def lrfind(
     ``suggestion`` = the learning rate at the smoothed minimum ÷ 10; ``steepest`` =
     the learning rate of the steepest smoothed descent before that minimum; when the
     smoothed loss never falls by 10% of its early level, or is lowest within the
-    first steps, both are None and an :class:`LRFindWarning` says why.
+    first steps, both are None and an :class:`LRFindWarning` says why. Under a Jupyter
+    kernel the curve draws live in a chart where a rate can be picked (``chosen``),
+    with the static plot kept below it for saved notebooks; ``quiet`` prints one line.
     """
     check_options(start, end, steps, batch_size, diverge, smoothing)
     make_model = model_factory(build, params)
     first, batches = _peek(training_batches(x, y, batch_size))
     model = make_model()
     result = LRFindResult(float(start), float(end), int(steps), float(diverge), float(smoothing))
-    view = LiveView.open() if not quiet and in_notebook() else None
+    view = open_view(quiet)
     began = time.perf_counter()
     rates = learning_rates(start, end, steps)
     with _RestoredAfterwards(model, first[0]) as learning_rate:
@@ -187,6 +237,13 @@ def check_options(start: float, end: float, steps: int, batch_size: int, diverge
         raise NnhpError(f"--diverge must be above 1 (the loss's multiple of its minimum that stops), got {diverge}.")
     if not 0 <= smoothing < 1:
         raise NnhpError(f"smoothing must be in [0, 1) (0.98 is the textbook's), got {smoothing}.")
+
+
+def clip_rate(value: Any, low: float, high: float) -> float:
+    """``value`` as a float inside ``[low, high]``; an NnhpError for anything but a real number."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or math.isnan(value):
+        raise NnhpError(f"a learning rate must be a number, got {value!r}.")
+    return min(max(float(value), low), high)
 
 
 def learning_rates(start: float, end: float, steps: int) -> list[float]:
@@ -414,6 +471,33 @@ def finish(result: LRFindResult, view: LiveView | None) -> None:
         print(result.summary(), flush=True)
 
 
+def open_view(quiet: bool) -> LiveView | None:
+    """The live curve for a run: the chart widget under a Jupyter kernel, PNGs where anywidget is missing.
+
+    None in a terminal or with ``quiet``: one summary line is printed instead.
+    """
+    if quiet or not in_notebook():
+        return None
+    try:
+        from .lrfind_widget import WidgetView
+    except ImportError:
+        return LiveView.open()
+    except FileNotFoundError as exc:  # a broken install must not cost the user the live curve
+        warnings.warn(f"the lrfind chart is unavailable, drawing images instead: {exc}", RuntimeWarning, stacklevel=3)
+        return LiveView.open()
+    return WidgetView.open()
+
+
+def current_cell() -> int | None:
+    """The execution count of the running cell (None outside IPython): tells one cell's outputs from the next's."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return None
+    shell = get_ipython()
+    return None if shell is None else shell.execution_count
+
+
 def in_notebook() -> bool:
     """Whether code runs under a Jupyter kernel (a display can be updated in place)."""
     try:
@@ -465,12 +549,13 @@ class LiveView:
         self.updates += 1
 
     def close(self, result: LRFindResult) -> None:
-        """Replace the live curve by the result's static view, suggestion marked."""
+        """Replace the live curve by the result's static view, suggestion marked (shown once in this cell)."""
         self.handle.update(result)
+        result._shown_in = current_cell()
         self.updates += 1
 
 
-def _y_limits(losses: list[float], smoothed: list[float], diverge: float) -> tuple[float, float] | None:
+def y_limits(losses: list[float], smoothed: list[float], diverge: float) -> tuple[float, float] | None:
     """A y range that shows the descent and the turn without the divergence flattening it."""
     values = [v for v in losses + smoothed if math.isfinite(v)]
     finite_smooth = [v for v in smoothed if math.isfinite(v)]

@@ -88,7 +88,7 @@ class LRFindMagics(Magics):
     @argument("--batch-size", type=int, default=32, help="mini-batch size (default 32)")
     @argument("--diverge", type=float, default=4.0, help="stop once the smoothed loss passes D x its minimum (4)")
     @argument("--smoothing", type=float, default=0.98, help="decay of the loss's moving average (default 0.98)")
-    @argument("--quiet", action="store_true", help="no live plot: one summary line")
+    @argument("--quiet", action="store_true", help="no live chart: one summary line")
     @argument("-o", "--output", dest="output", default=None, help="store the result in this notebook name")
     @line_magic
     @user_errors_as_usage
@@ -96,7 +96,8 @@ class LRFindMagics(Magics):
         """Learning-rate range test: ``name=value`` words are BUILD's parameters (a literal, else a notebook expression).
 
         The result has ``suggestion`` (the learning rate at the smoothed loss minimum ÷ 10), ``steepest``,
-        ``lrs``, ``losses``, ``smoothed`` and ``plot()``.
+        ``chosen`` (the rate picked on the notebook's chart; the suggestion until then), ``lrs``, ``losses``,
+        ``smoothed`` and ``plot()``.
         """
         rest, texts = split_params(split_words(line))
         args = self.lrfind.parser.parse_args(rest)

@@ -302,6 +302,7 @@ def test_magic_stores_the_result_and_prints_one_line(ip, ns, capsys):
     assert len(ns["lr"].lrs) <= 30 and ns["lr"].lrs[0] == 1e-5
     printed = capsys.readouterr().out.strip().splitlines()
     assert len(printed) == 1 and printed[0].startswith("lrfind: ")
+    assert ns["lr"].widget is None and ns["lr"].chosen == ns["lr"].suggestion
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", LRFindWarning)
         assert isinstance(ip.run_line_magic("lrfind", "compiled X y --steps 10 --quiet"), LRFindResult)
@@ -379,7 +380,7 @@ def test_live_view_draws_at_most_twice_a_second_and_slow_drawings_wait_longer():
 
 
 @pytest.mark.slow
-def test_in_a_notebook_the_curve_draws_live_and_ends_with_the_result(keras_ready, monkeypatch, capsys):
+def test_without_anywidget_the_curve_draws_live_as_images_and_ends_with_the_result(keras_ready, monkeypatch, capsys):
     core = importlib.import_module("nnhp_magics.lrfind")
     now = [0.0]
 
@@ -389,6 +390,7 @@ def test_in_a_notebook_the_curve_draws_live_and_ends_with_the_result(keras_ready
 
     handle = FakeHandle()
     monkeypatch.setattr(core, "in_notebook", lambda: True)
+    monkeypatch.setitem(sys.modules, "nnhp_magics.lrfind_widget", None)
     monkeypatch.setattr(LiveView, "open", classmethod(lambda cls: cls(handle, clock=tick)))
     x, y = regression_data(64)
     with warnings.catch_warnings():
@@ -408,3 +410,121 @@ def test_no_suggestion_warns(keras_ready):
             lambda: seeded(linear_model), x, y, start=1.0, end=3.0, steps=20, diverge=1e30, quiet=True
         )
     assert result.suggestion is None and result.stopped in (DIVERGED, FINISHED)
+
+
+# --- picking a rate: the chart widget and lr.chosen ---
+
+
+def shown_chart(result: LRFindResult, monkeypatch) -> tuple[object, list]:
+    """The chart a notebook run leaves: fed the curve, then closed on the result; what it displays is recorded."""
+    from nnhp_magics.lrfind_widget import LRFindWidget, WidgetView
+
+    shown = []
+    monkeypatch.setattr("IPython.display.display", lambda *objs, **kwargs: shown.extend(objs))
+    view = WidgetView(LRFindWidget())
+    view.draw(result)
+    view.close(result)
+    return view.handle, shown
+
+
+@pytest.mark.slow
+def test_in_a_notebook_the_chart_gets_the_curve_live_and_the_reading_at_the_end(keras_ready, monkeypatch):
+    from nnhp_magics.lrfind import y_limits
+    from nnhp_magics.lrfind_widget import LRFindWidget, WidgetView
+
+    core = importlib.import_module("nnhp_magics.lrfind")
+    now = [0.0]
+
+    def tick():
+        now[0] += 0.2
+        return now[0]
+
+    widget, sent, shown = LRFindWidget(), [], []
+    monkeypatch.setattr(core, "in_notebook", lambda: True)
+    monkeypatch.setattr(WidgetView, "open", classmethod(lambda cls: cls(widget, clock=tick)))
+    monkeypatch.setattr("IPython.display.display", lambda *objs, **kwargs: shown.extend(objs))
+    widget.observe(lambda change: sent.append(len(change["new"])), names="lrs")
+    x, y = regression_data(256)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", LRFindWarning)
+        result = nnhp_magics.lrfind(lambda: seeded(linear_model), x, y, steps=STEPS)
+    assert result.stopped == DIVERGED and result.suggestion is not None
+    assert len(sent) >= 3 and sent == sorted(sent) and sent[0] < sent[-1] == len(result.lrs), "partial curves, then all"
+    assert widget.lrs == result.lrs
+    assert widget.smoothed == [v if math.isfinite(v) else None for v in result.smoothed]
+    assert widget.losses == [v if math.isfinite(v) else None for v in result.losses]
+    assert widget.y_range == list(y_limits(result.losses, result.smoothed, result.diverge))
+    assert (widget.status, widget.summary) == (DIVERGED, result.summary())
+    assert (widget.suggestion, widget.steepest) == (result.suggestion, result.steepest)
+    assert (widget.low, widget.high) == (min(result.lrs[0], result.suggestion), result.lrs[-1])
+    assert result.widget is widget and widget.chosen == result.chosen == result.suggestion
+    (static,) = shown
+    assert 'class="nnhp-lrfind"' in static["text/html"] and "data:image/png;base64," in static["text/html"]
+
+
+def test_a_pick_in_the_browser_reaches_lr_chosen_clipped_to_the_tested_range(monkeypatch):
+    from nnhp_magics.spec import parse_spec
+
+    result = synthetic_result()
+    widget, _ = shown_chart(result, monkeypatch)
+    assert result.chosen == widget.chosen == result.suggestion == 1e-2
+    widget.set_state({"chosen": 3.2e-3})  # what the comm does with the browser's message
+    assert result.chosen == 3.2e-3
+    space = parse_spec("learning_rate = loguniform({lr.chosen / 10}, {lr.chosen * 3})", {"lr": result})
+    assert space.params[0].dist.low == pytest.approx(3.2e-4) and space.params[0].dist.high == pytest.approx(9.6e-3)
+    widget.set_state({"chosen": 50.0})
+    assert result.chosen == widget.chosen == result.lrs[-1]
+    widget.set_state({"chosen": 1e-9})
+    assert result.chosen == widget.chosen == result.lrs[0]
+
+
+def test_setting_lr_chosen_in_python_moves_the_marker_and_is_clipped(monkeypatch):
+    result = synthetic_result()
+    widget, _ = shown_chart(result, monkeypatch)
+    assert widget.trait_metadata("chosen", "sync")
+    result.chosen = 0.05
+    assert widget.chosen == result.chosen == 0.05
+    result.chosen = 1e3
+    assert widget.chosen == result.chosen == result.lrs[-1]
+    result.chosen = None
+    assert widget.chosen == result.chosen == result.suggestion
+    with pytest.raises(NnhpError, match="must be a number"):
+        result.chosen = "fast"
+    assert widget.chosen == result.suggestion
+
+
+def test_without_a_chart_lr_chosen_is_the_suggestion_and_can_still_be_set():
+    result = synthetic_result()
+    assert result.widget is None and result.chosen == result.suggestion == 1e-2
+    result.chosen = 0.05
+    assert result.chosen == 0.05
+    result.chosen = 100
+    assert result.chosen == result.lrs[-1]
+    result.chosen = None
+    assert result.chosen == result.suggestion
+    empty = LRFindResult(1e-5, 10.0, 100, 4.0)
+    assert empty.chosen is None
+    with pytest.raises(NnhpError, match="ran no steps"):
+        empty.chosen = 0.1
+
+
+def test_a_flat_curve_starts_with_nothing_chosen_and_picking_still_works(monkeypatch):
+    result = synthetic_result(suggestion=None)
+    widget, _ = shown_chart(result, monkeypatch)
+    assert result.chosen is None and widget.chosen is None and widget.suggestion is None
+    assert (widget.low, widget.high) == (result.lrs[0], result.lrs[-1])
+    widget.set_state({"chosen": 2e-3})
+    assert result.chosen == 2e-3
+    result.chosen = 1e-7
+    assert result.chosen == widget.chosen == result.lrs[0]
+
+
+def test_the_cell_keeps_one_static_plot_under_the_chart(ip, monkeypatch):
+    result = synthetic_result()
+    _, shown = shown_chart(result, monkeypatch)
+    (static,) = shown
+    assert 'class="nnhp-lrfind"' in static["text/html"] and "data:image/png;base64," in static["text/html"]
+    assert result._repr_html_() is None, "the cell's value adds only its text line, not the plot again"
+    assert repr(result).startswith("<LRFindResult suggestion")
+    monkeypatch.setattr(ip, "execution_count", ip.execution_count + 1)
+    assert "data:image/png;base64," in result._repr_html_(), "a later cell shows the plot"
