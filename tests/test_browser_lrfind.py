@@ -1,8 +1,8 @@
 """The %lrfind chart in a real JupyterLab, driven through headless Chromium (Playwright).
 
 The notebook runs a short range test on a tiny model with Run All, then prints
-``lr.chosen``. The test picks a rate by clicking on the chart and with the
-slider's arrow keys, re-runs the print cell and checks that Python got the rate
+``lr.chosen``. The test picks a rate by clicking on the chart, dragging
+the marker and with the slider's arrow keys, re-runs the print cell and checks that Python got the rate
 the chart shows, and that "copy as code" copies that same literal. Server and
 browser come from jupyterlab_browser.py.
 """
@@ -70,6 +70,16 @@ def test_pick_a_rate_on_the_chart_and_use_it_in_the_next_cell(jlab, page):
     clicked = value.text_content()
     assert LITERAL.match(clicked), clicked
     expect(chart).to_have_attribute("data-chosen", clicked)
+
+    left, middle = box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.5
+    notebook.mouse.move(left, middle)
+    notebook.mouse.down()
+    notebook.mouse.move(left + box["width"] * 0.1, middle, steps=5)
+    notebook.mouse.up()
+    expect(value).not_to_have_text(clicked)
+    dragged = value.text_content()
+    assert float(dragged) > float(clicked), (clicked, dragged)
+    clicked = dragged
 
     slider = chart.locator("input.nnhp-lrpick-slider")
     slider.focus()
