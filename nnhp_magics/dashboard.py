@@ -28,9 +28,10 @@ from typing import Any, Callable, Protocol
 import anywidget
 import traitlets
 
-from .errors import NnhpError
+from .errors import NnhpError, SpecError
 from .events import EpochEnded, Event, SearchEnded, SearchStarted, TrialFinished, TrialStarted
-from .frontend import widget_file
+from .explore_panel import importances_payload, refine_payload, round_status, trials_payload
+from .frontend import widget_file, widget_module
 from .results import COMPLETE, RUNNING, Objective, Search, Trial
 
 #: Seconds between two updates sent to the browser (at most four a second).
@@ -123,6 +124,8 @@ class DashboardState:
     def _start(self, search: Search) -> None:
         self.status = "running"
         self.started = self.clock()
+        self.ended = None
+        self.last_finish = None
         self.objective = search.objective
         self.info = {
             "strategy": search.strategy,
@@ -132,6 +135,7 @@ class DashboardState:
             "cv": search.cv,
             "max_epochs": search.max_epochs,
             "params": list(search.param_names),
+            "round": len(search.rounds),
         }
         for trial in list(search.trials):
             if trial.state != RUNNING:
@@ -199,7 +203,8 @@ class DashboardState:
             trial = self.finished.get(n)
             if trial is None:
                 rows.append({"trial": n, "state": RUNNING, "score": None, "std": None,
-                             "params": jsonable(self.live[n].params), "epochs": None, "seconds": None, "error": ""})
+                             "params": jsonable(self.live[n].params), "epochs": None, "seconds": None, "error": "",
+                             "round": self.info.get("round", 1)})
                 continue
             rows.append({
                 "trial": n,
@@ -210,6 +215,7 @@ class DashboardState:
                 "epochs": trial.epochs,
                 "seconds": round(trial.seconds, 2),
                 "error": "" if trial.state == COMPLETE else trial.error or "",
+                "round": trial.round,
             })
         return rows
 
@@ -251,9 +257,15 @@ class DashboardState:
 
 
 class Dashboard(anywidget.AnyWidget):  # type: ignore[misc]
-    """The dashboard widget: synced state for ``widgets/dashboard.js``, and its Stop and Export actions."""
+    """The dashboard widget: synced state for ``widgets/dashboard.js`` (+ ``explore.js``) and its actions.
 
-    _esm = widget_file("dashboard.js")
+    Stop and Export work during and after a search; after it, the Explore panel
+    shows importances, score-vs-parameter scatters and parallel coordinates,
+    brushing selects trials (``selected``), Refine proposes a narrower spec and
+    Run again runs it as the next round in the background.
+    """
+
+    _esm = widget_module("dashboard.js", "explore.js")
     _css = widget_file("dashboard.css")
 
     run_id = traitlets.Unicode("").tag(sync=True)
@@ -269,6 +281,12 @@ class Dashboard(anywidget.AnyWidget):  # type: ignore[misc]
     exportable = traitlets.Bool(False).tag(sync=True)
     export_path = traitlets.Unicode("best_model.keras").tag(sync=True)
     notice = traitlets.Dict().tag(sync=True)
+    explore = traitlets.Dict().tag(sync=True)
+    importances = traitlets.Dict().tag(sync=True)
+    refine = traitlets.Dict().tag(sync=True)
+    selected = traitlets.List().tag(sync=True)
+    rounds = traitlets.List().tag(sync=True)
+    round_block = traitlets.Unicode("").tag(sync=True)
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -282,11 +300,13 @@ class Dashboard(anywidget.AnyWidget):  # type: ignore[misc]
         return "[nnhp-magics live dashboard: shown while its kernel runs; the search result follows below]"
 
     def begin(self, search: Search, *, stoppable: bool) -> None:
-        """Bind to a new search under a fresh run id: a click meant for an earlier search cannot reach this one."""
+        """Bind to a search (or its next round) under a fresh run id: an earlier click cannot reach this run."""
         with self.lock, self.hold_sync():
             self.search = search
             self.run_id = uuid.uuid4().hex
             self.stoppable, self.stopping, self.exportable = stoppable, False, False
+            self.rounds = jsonable(search.rounds)
+            self.round_block = round_status(search)
 
     def show(self, snapshot: dict[str, Any]) -> None:
         """Send the values that changed, in one message."""
@@ -296,19 +316,60 @@ class Dashboard(anywidget.AnyWidget):  # type: ignore[misc]
             self.sent += 1
 
     def finish(self, snapshot: dict[str, Any]) -> None:
-        """The search ended: final values; Stop off, Export on when there is a best model."""
+        """The search ended: final values; Stop off, Export on when there is a best model; the Explore data."""
         with self.lock, self.hold_sync():
             self.show(snapshot)
             self.stoppable, self.stopping = False, False
             self.exportable = bool(snapshot.get("best"))
+            if self.search is not None:
+                self.explore = trials_payload(self.search)
+                self.importances = {"values": [], "error": None, "pending": True}
+                self.refine = refine_payload(self.search)
+                self.rounds = jsonable(self.search.rounds)
+                self.round_block = round_status(self.search)
+        if self.search is not None:
+            threading.Thread(target=self._compute_importances, args=(self.search,), daemon=True).start()
+
+    def _compute_importances(self, search: Search) -> None:
+        """fANOVA takes a second or two: computed off the cell's thread, sent when ready."""
+        payload = importances_payload(search)
+        with self.lock:
+            if self.search is search:
+                self.importances = payload
 
     def _on_message(self, _widget: Any, content: Any, _buffers: Any) -> None:
         if not isinstance(content, dict) or not self.run_id or content.get("run_id") != self.run_id:
             return
-        if content.get("type") == "stop":
+        kind = content.get("type")
+        if kind == "stop":
             self.request_stop()
-        elif content.get("type") == "export":
+        elif kind == "export":
             self.export(str(content.get("path") or "").strip(), overwrite=bool(content.get("overwrite")))
+        elif kind == "refine":
+            self.propose(_trial_numbers(content.get("selected")), top=float(content.get("top") or 0.25))
+        elif kind == "run":
+            self.run_round(str(content.get("spec") or ""), str(content.get("strategy") or "") or None,
+                           _int_or_none(content.get("trials")))
+
+    def propose(self, selected: list[int] | None, top: float = 0.25) -> None:
+        """Refine: the narrower spec around the selected trials (else the top fraction), into ``refine``."""
+        if self.search is None:
+            return
+        payload = refine_payload(self.search, selected, top)
+        with self.lock:
+            self.refine = payload
+
+    def run_round(self, spec: str, strategy: str | None, trials: int | None) -> None:
+        """Run again: the (edited) spec as the search's next round, in the background; problems go to ``notice``."""
+        search = self.search
+        if search is None:
+            return
+        try:
+            search.run_round(spec, strategy=strategy, trials=trials, background=True)
+        except (NnhpError, SpecError) as exc:
+            self._notify("error", str(exc))
+        else:
+            self._notify("ok", f"round {len(search.rounds)} started: {search.rounds[-1]['trials']} trials")
 
     def request_stop(self) -> None:
         """End the search gracefully: finished trials kept, running ones interrupted."""
@@ -343,6 +404,21 @@ class Dashboard(anywidget.AnyWidget):  # type: ignore[misc]
         with self.lock:
             self._notices += 1
             self.notice = {"kind": kind, "text": text, "seq": self._notices}
+
+
+def _trial_numbers(value: Any) -> list[int] | None:
+    """Trial numbers from a browser message; None for no selection."""
+    if not isinstance(value, list) or not value:
+        return None
+    return [int(v) for v in value if isinstance(v, (int, float)) and not isinstance(v, bool)]
+
+
+def _int_or_none(value: Any) -> int | None:
+    """A trial count typed in the browser; None when blank or not a number (run_round checks the rest)."""
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
 
 
 class Output(Protocol):
@@ -393,12 +469,26 @@ class DashboardView:
             self.pump()
 
     def _begin(self, search: Search) -> None:
+        """A search starts: a fresh widget, or for the next round of the same search the widget it already has."""
         self.background = not self.output.home()
         self.pump = None if self.background else self.pump_factory()
-        self.widget = Dashboard()
-        self.widget.begin(search, stoppable=self.background or self.pump is not None)
+        fresh = self.widget is None or self.widget.search is not search
+        if fresh:
+            self.widget = Dashboard()
+        self.widget.begin(search, stoppable=self.background or self.pump is not None)  # type: ignore[union-attr]
         self._send()
-        self.output.show(self.widget)
+        if fresh:
+            self.output.show(self.widget)
+
+    def adopt(self, search: Search) -> Dashboard:
+        """A widget showing a search that has ended (or was reopened), ready to explore and to run more rounds."""
+        self.state.apply(SearchStarted(search))
+        self.state.apply(SearchEnded(search, search.stop_reason or "done"))
+        self.widget = Dashboard()
+        self.widget.begin(search, stoppable=False)
+        self.widget.finish(self.state.snapshot())
+        self._last_sent = self.clock()
+        return self.widget
 
     def _end(self, search: Search) -> None:
         if self._timer is not None:
@@ -458,6 +548,27 @@ class CellOutput:
             display(obj)
         finally:
             self.shell.reset_thread_parent(tokens)
+
+
+class _Returned:
+    """Output of ``search.explore()``: the caller displays the widget; later rounds run in the background."""
+
+    def home(self) -> bool:
+        return False
+
+    def show(self, obj: Any) -> None:
+        """Nothing to add: the explore widget is the cell's value, and updates itself."""
+
+
+def explore_widget(search: Search) -> Dashboard:
+    """``search.explore()``: the dashboard of a finished or reopened search, kept live for its next rounds."""
+    if not search.done:
+        raise NnhpError("the search is still running: its live dashboard explores it once it ends.")
+    view = DashboardView(_Returned())
+    widget = view.adopt(search)
+    if search._listen is not None:
+        search._listen(view)
+    return widget
 
 
 def widget_frontend(shell: Any) -> bool:

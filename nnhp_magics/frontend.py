@@ -26,3 +26,8 @@ def widgets_dir() -> Path:
 def widget_file(name: str) -> Path:
     """One front-end file, e.g. ``widget_file("dashboard.js")``."""
     return widgets_dir() / name
+
+
+def widget_module(*names: str) -> str:
+    """One ES module from several front-end files, in order (a widget's code split by job, shipped as one)."""
+    return "\n".join(widget_file(name).read_text() for name in names)

@@ -32,6 +32,13 @@ def user_errors_as_usage(func: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+def magic_line(line: str) -> str:
+    """The ``%%hpsearch`` line a follow-up cell starts with: this search's options, the space left to the cell."""
+    from .explore_panel import without_options
+
+    return without_options("%%hpsearch " + line.strip(), ("--space",))
+
+
 def evaluate(expression: str, namespace: dict[str, Any], what: str) -> Any:
     """Evaluate a name or expression from the magic line in the notebook namespace."""
     try:
@@ -116,6 +123,7 @@ class NnhpMagics(Magics):
 
         def hold(search: Search) -> None:
             self.last_search = search
+            search.magic_line = magic_line(line)
             if args.output:
                 ns[args.output] = search
 

@@ -127,6 +127,8 @@ class Search:
     HTML view read from them. ``space`` is the SearchSpace it ran with (None when
     reopened from storage) and ``magic_line`` the ``%%hpsearch`` line that started
     it, when known; ``importances()``, ``refine()`` and ``refine_cell()`` use them.
+    ``run_round()`` runs a refined spec as more trials of the same search (in the
+    kernel that ran it), and ``rounds`` keeps each round's spec.
     """
 
     def __init__(
@@ -148,7 +150,9 @@ class Search:
         self.cv = cv
         self.max_epochs = max_epochs
         self.study_name = study_name
-        self.rounds: list[dict[str, Any]] = [{"round": 1, "spec": spec_text, "strategy": strategy}]
+        self.rounds: list[dict[str, Any]] = [
+            {"round": 1, "spec": spec_text, "strategy": strategy, "trials": budget, "param_names": list(param_names)}
+        ]
         self.trials: list[Trial] = []
         self.space: SearchSpace | None = None
         self.magic_line: str | None = None
@@ -163,6 +167,8 @@ class Search:
         self._refit: Callable[[Trial], Any] | None = None
         self._error: BaseException | None = None
         self._thread: threading.Thread | None = None
+        self._follow_up: Callable[..., Search] | None = None
+        self._listen: Callable[[Callable[[Any], None]], None] | None = None
 
     # ----- filling in (called by the search loop) -------------------------------------------
     def _add(self, trial: Trial) -> None:
@@ -181,6 +187,19 @@ class Search:
     def _finish(self, reason: str) -> None:
         self.stop_reason = reason
         self._done.set()
+
+    def _add_param_names(self, names: list[str]) -> None:
+        """Leaderboard columns for parameters a later round added, in order."""
+        with self._lock:
+            self.param_names += [n for n in names if n not in self.param_names]
+
+    def _reopen(self, budget: int) -> None:
+        """A follow-up round starts: live again, with the budget raised to ``budget`` finished trials."""
+        with self._lock:
+            self.budget = budget
+            self.stop_reason, self.ended_at, self._error = None, None, None
+            self._stop_requested.clear()
+            self._done.clear()
 
     # ----- control ----------------------------------------------------------------------------
     @property
@@ -372,6 +391,39 @@ class Search:
         from .explore import refine_cell
 
         return refine_cell(self, top=top, selected=selected, margin=margin, strategy=strategy, trials=trials)
+
+    def run_round(
+        self,
+        spec: str | None = None,
+        *,
+        strategy: str | None = None,
+        trials: int | None = None,
+        top: float = 0.25,
+        selected: list[int] | None = None,
+        background: bool = False,
+    ) -> Search:
+        """Run ``spec`` (default: ``refine(top, selected)``) as the next round of this search; returns ``self``.
+
+        The new trials join ``trials`` and the leaderboard with their round number,
+        in the same Optuna study (and storage); ``rounds`` gains the round's spec.
+        ``strategy`` defaults to the last round's, ``trials`` to 10 (a grid's size
+        under ``grid``). Works in the kernel that ran the search, once it has ended.
+        """
+        if self._follow_up is None:
+            raise NnhpError(
+                "this search cannot run another round here: a round needs the build function and the data, "
+                "which only the kernel that ran the search holds. Re-run its cell (with --storage the "
+                "finished trials come back at once), then call run_round()."
+            )
+        return self._follow_up(
+            spec, strategy=strategy, trials=trials, top=top, selected=selected, background=background
+        )
+
+    def explore(self) -> Any:
+        """A dashboard of this search for looking back: importances, scatter, parallel coordinates, refine, run again."""
+        from .dashboard import explore_widget
+
+        return explore_widget(self)
 
     def summary(self) -> str:
         """One line: trials by state and the best score with its parameters."""

@@ -13,7 +13,7 @@ import math
 import sys
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any, Callable, Iterable, Iterator
 
@@ -99,6 +99,14 @@ def hpsearch(
         bus.subscribe(TextProgress())
     for listener in listeners:
         bus.subscribe(listener)
+    from .rounds import FollowUp
+
+    search._follow_up = FollowUp(plan, search, bus)
+    return start_search(plan, search, bus, background=background)
+
+
+def start_search(plan: SearchPlan, search: Search, bus: EventBus, *, background: bool) -> Search:
+    """Run the plan now, or on a daemon thread with ``background`` (the Search is returned at once)."""
     if background:
         thread = threading.Thread(target=_run_in_background, args=(plan, search, bus), name="nnhp-search", daemon=True)
         search._thread = thread
@@ -136,6 +144,11 @@ class SearchPlan:
     models: store.ModelKeeper
     study: optuna.Study | None = None
     study_name: str | None = None
+    persistent: bool = False
+    namespace: dict[str, Any] = field(default_factory=dict)
+    sampler: str = "tpe"
+    round: int = 1
+    optuna_names: dict[str, str] = field(default_factory=dict)
 
     def new_search(self) -> Search:
         search = Search(
@@ -244,7 +257,7 @@ def plan_search(
         check_shippable(data)
     plan = SearchPlan(
         build, parsed, spec_text, data, chosen, config, budget, cv, timeout, export, overwrite, baseline,
-        executor=InProcessExecutor(), models=store.ModelKeeper(goal, keep_models),
+        executor=InProcessExecutor(), models=store.ModelKeeper(goal, keep_models), namespace=namespace, sampler=sampler,
     )
     if storage is not None:
         _open_study(plan, storage, study, keep_models)
@@ -280,6 +293,7 @@ def _open_study(plan: SearchPlan, storage: str, study: str | None, keep_models: 
         store.param_ranges(plan.space), meta, sampler=plan.strategy.sampler, pruner=plan.strategy.pruner,
     )
     plan.study_name = name
+    plan.persistent = True
     plan.models = store.ModelKeeper(goal, keep_models, store.models_folder(location, name))
 
 
@@ -325,9 +339,12 @@ def _parse_space(space: str | dict[str, Any] | SearchSpace, namespace: dict[str,
 class _Control:
     """The runner's callback into the search: events, pruning reports, Stop."""
 
-    def __init__(self, search: Search, bus: EventBus, study: optuna.Study, strategy: Strategy, max_epochs: int) -> None:
+    def __init__(
+        self, search: Search, bus: EventBus, study: optuna.Study, strategy: Strategy, max_epochs: int, round_: int = 1
+    ) -> None:
         self.search, self.bus, self.study, self.strategy = search, bus, study, strategy
         self.max_epochs = max_epochs
+        self.round = round_
         self.optuna_trials: dict[int, optuna.Trial] = {}
 
     def epoch_end(self, trial: int, fold: int, folds: int, epoch: int, logs: dict[str, float]) -> str | None:
@@ -359,13 +376,17 @@ def run_search(plan: SearchPlan, search: Search, bus: EventBus) -> Search:
     toward the budget, and trials lost with their process are run again once.
     """
     optuna.logging.set_verbosity(logging.WARNING)
-    study = plan.study or optuna.create_study(
-        direction=plan.config.objective.direction, sampler=plan.strategy.sampler, pruner=plan.strategy.pruner
-    )
+    if plan.study is None:
+        plan.study = optuna.create_study(
+            direction=plan.config.objective.direction, sampler=plan.strategy.sampler, pruner=plan.strategy.pruner
+        )
+    study = plan.study
     executor = plan.executor
-    control = _Control(search, bus, study, plan.strategy, plan.config.epochs)
-    for record in store.resume(study) if plan.study is not None else []:
-        search._add(record)
+    control = _Control(search, bus, study, plan.strategy, plan.config.epochs, plan.round)
+    if plan.persistent and plan.round == 1:
+        for record in store.resume(study):
+            search._add(record)
+        search.rounds = store.stored_rounds(study) or search.rounds
     search.started_at = time.time()
     bus.emit(SearchStarted(search))
     reason: str | None = None
@@ -425,12 +446,12 @@ def _ask_trials(
             params = _baseline_params(plan)
             pending.baseline = False
         else:
-            params = plan.space.suggest(live)
+            params = plan.space.suggest(live, plan.optuna_names)
         if pending.queue:
             _enqueue(study, plan)
             pending.queue = False
         control.optuna_trials[live.number] = live
-        record = Trial(number=live.number, params=dict(params))
+        record = Trial(number=live.number, params=dict(params), round=plan.round)
         live.set_user_attr(store.RECORD_ATTR, record.to_dict())
         search._add(record)
         bus.emit(TrialStarted(live.number, dict(params), folds=len(plan.data.folds)))
@@ -445,7 +466,11 @@ def _enqueue(study: optuna.Study, plan: SearchPlan) -> None:
     """Queue the strategy's fixed parameter sets (the grid) in order, skipping those the study already holds."""
     held = store.queued_params(study)
     for params in plan.strategy.queue:
-        labels = {p.name: optuna_value(p, params[p.name]) for p in plan.space if p.name in params and p.tunable}
+        labels = {
+            plan.optuna_names.get(p.name, p.name): optuna_value(p, params[p.name])
+            for p in plan.space
+            if p.name in params and p.tunable
+        }
         if store.params_key(labels) not in held:
             study.enqueue_trial(labels)
 
@@ -459,6 +484,7 @@ def _baseline_params(plan: SearchPlan) -> dict[str, Any]:
 
 
 def _record(record: Trial, study: optuna.Study, control: _Control, search: Search, bus: EventBus) -> None:
+    record.round = control.round
     search._add(record)
     _tell(study, control, record)
     bus.emit(TrialFinished(record))

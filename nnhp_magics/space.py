@@ -9,7 +9,7 @@ is false (so the build function's default applies).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any, Iterator, Mapping
 
 from optuna.distributions import (
     BaseDistribution,
@@ -204,11 +204,13 @@ class SearchSpace:
     def has_conditions(self) -> bool:
         return any(p.condition is not None for p in self.params)
 
-    def suggest(self, trial: Any) -> dict[str, Any]:
+    def suggest(self, trial: Any, names: Mapping[str, str] | None = None) -> dict[str, Any]:
         """Draw one set of parameters through an Optuna trial (ask-and-tell).
 
         Inactive conditional parameters are left out of the result, and earlier
         parameters that are inactive read as ``None`` in later conditions.
+        ``names`` maps a parameter to the name Optuna stores it under, where that
+        differs (a follow-up round whose choices changed, see ``search.round_names``).
         """
         values: dict[str, Any] = {}
         scope: dict[str, Any] = {}
@@ -216,7 +218,7 @@ class SearchSpace:
             if not p.active(scope):
                 scope[p.name] = None
                 continue
-            value = suggest_one(trial, p)
+            value = suggest_one(trial, p, (names or {}).get(p.name, p.name))
             values[p.name] = value
             scope[p.name] = value
         return values
@@ -235,19 +237,20 @@ class SearchSpace:
         return len(self.grid())
 
 
-def suggest_one(trial: Any, p: Param) -> Any:
-    """Ask an Optuna trial for one parameter's value and map it back to the user's value."""
+def suggest_one(trial: Any, p: Param, name: str | None = None) -> Any:
+    """Ask an Optuna trial for one parameter's value (stored under ``name``, default its own) as the user's value."""
     d = p.dist
+    name = name or p.name
     if isinstance(d, Fixed):
         return d.value
     if isinstance(d, Categorical):
-        return d.from_label(trial.suggest_categorical(p.name, d.labels()))
+        return d.from_label(trial.suggest_categorical(name, d.labels()))
     if isinstance(d, IntRange):
-        return int(trial.suggest_int(p.name, d.low, d.high, step=d.step, log=d.log))
+        return int(trial.suggest_int(name, d.low, d.high, step=d.step, log=d.log))
     if isinstance(d, FloatRange):
-        return float(trial.suggest_float(p.name, d.low, d.high, step=d.step, log=d.log))
+        return float(trial.suggest_float(name, d.low, d.high, step=d.step, log=d.log))
     if isinstance(d, ScipyPpf):
-        return d.value_at(trial.suggest_float(p.name, 0.0, 1.0))
+        return d.value_at(trial.suggest_float(name, 0.0, 1.0))
     raise TypeError(f"unknown distribution {d!r}")
 
 

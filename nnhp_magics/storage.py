@@ -39,6 +39,7 @@ REQUEUE_ATTR = "nnhp_requeue_of"
 FINGERPRINT_ATTR = "nnhp_fingerprint"
 RANGES_ATTR = "nnhp_ranges"
 META_ATTR = "nnhp_search"
+ROUNDS_ATTR = "nnhp_rounds"
 JOURNAL_SUFFIXES = (".journal", ".log")
 SQLITE_SUFFIXES = (".db", ".sqlite", ".sqlite3")
 LOST = "lost with its process (the kernel or worker died while it ran)"
@@ -296,6 +297,17 @@ def open_study(
     return study
 
 
+def save_rounds(study: optuna.Study, rounds: list[dict[str, Any]]) -> None:
+    """Keep each round's spec, strategy and trial count with the study (DESIGN.md §2.5)."""
+    study.set_user_attr(ROUNDS_ATTR, rounds)
+
+
+def stored_rounds(study: optuna.Study) -> list[dict[str, Any]] | None:
+    """The rounds saved with the study; None for a study of one round."""
+    rounds = study.user_attrs.get(ROUNDS_ATTR)
+    return [dict(r) for r in rounds] if rounds else None
+
+
 def record_of(frozen: optuna.trial.FrozenTrial) -> Trial | None:
     """The nnhp record kept with an Optuna trial; None for a trial still waiting in the queue.
 
@@ -482,6 +494,9 @@ def load_search(storage: str, study: str | None = None) -> Search:
         spec_text=meta["spec"],
         study_name=name,
     )
+    search.rounds = stored_rounds(loaded) or search.rounds
+    for past in search.rounds:
+        search._add_param_names(past.get("param_names", []))
     for trial in loaded.get_trials(deepcopy=False):
         record = record_of(trial)
         if record is not None:

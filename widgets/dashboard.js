@@ -5,7 +5,7 @@
 
 const SVG_NS = "http://www.w3.org/2000/svg";
 const SYNCED = ["status", "info", "clock", "trials", "curves", "running", "best",
-  "stoppable", "stopping", "exportable", "notice", "run_id"];
+  "stoppable", "stopping", "exportable", "notice", "run_id", "explore", "importances", "rounds", "round_block"];
 const COUNTED = new Set(["complete", "pruned", "failed"]);
 const CHART = { width: 640, height: 240, left: 58, right: 14, top: 10, bottom: 34 };
 const LEGEND = [
@@ -92,6 +92,7 @@ function columns(info) {
   if (info.cv) cols.push({ key: "std", label: "±" });
   for (const name of info.params || []) cols.push({ key: `p:${name}`, label: name, param: name });
   cols.push({ key: "epochs", label: "epochs" }, { key: "seconds", label: "seconds" });
+  if ((info.round || 1) > 1) cols.push({ key: "round", label: "round" });
   return cols;
 }
 
@@ -183,7 +184,8 @@ function buildSkeleton() {
     h("span", { class: "nnhp-export-box" }, ui.path, ui.exportButton,
       h("label", { class: "nnhp-overwrite-label" }, ui.overwrite, " overwrite")), ui.notice);
 
-  ui.root = h("div", { class: "nnhp-dash" }, header, progress, chart, board, ui.bestBox, controls);
+  ui.explore = buildExplore();
+  ui.root = h("div", { class: "nnhp-dash" }, header, progress, chart, board, ui.bestBox, controls, ui.explore.root);
   return ui;
 }
 
@@ -320,9 +322,11 @@ function drawTable(ui, model, view) {
   }
   head.append(headRow);
   const body = h("tbody");
-  for (const row of sortRows(model.get("trials") || [], view.sort, info, liveByTrial)) {
+  const rows = (model.get("trials") || []).filter((row) => !view.selection || view.selection.has(row.trial));
+  for (const row of sortRows(rows, view.sort, info, liveByTrial)) {
     const live = liveByTrial.get(row.trial);
-    const tr = h("tr", { class: `nnhp-row nnhp-row-${row.state}`, dataset: { trial: row.trial, state: row.state } });
+    const tr = h("tr", { class: `nnhp-row nnhp-row-${row.state}`,
+      dataset: { trial: row.trial, state: row.state, round: row.round || 1 } });
     if (best.trial === row.trial) tr.classList.add("nnhp-best-row");
     for (const col of cols) {
       const value = cellValue(row, col, live);
@@ -355,8 +359,9 @@ function drawHeader(ui, model, view) {
   const budget = info.budget || 0;
   const counted = trials.filter((t) => COUNTED.has(t.state)).length;
   const live = status === "running";
+  const round = (info.round || 1) > 1 ? ` · round ${info.round}` : "";
   ui.title.textContent = info.strategy
-    ? `${info.strategy} search · ${info.objective} (${info.direction})${info.cv ? ` · ${info.cv}-fold CV` : ""}`
+    ? `${info.strategy} search · ${info.objective} (${info.direction})${info.cv ? ` · ${info.cv}-fold CV` : ""}${round}`
     : "waiting for the search to start";
   ui.status.textContent = model.get("stopping") && live ? "stopping…" : status;
   ui.status.dataset.status = status;
@@ -405,6 +410,11 @@ function drawControls(ui, model, view) {
     view.noticeSeq = notice.seq;
     ui.notice.textContent = notice.text || "";
     ui.notice.dataset.kind = notice.kind || "";
+    if (view.awaitingRun) {
+      view.awaitingRun = false;
+      ui.explore.refineNotice.textContent = notice.text || "";
+      ui.explore.refineNotice.dataset.kind = notice.kind || "";
+    }
   }
   const best = model.get("best") || {};
   ui.bestBox.classList.toggle("nnhp-hidden", !best.code);
@@ -424,6 +434,7 @@ function render({ model, el }) {
     const series = chartSeries(model.get("curves") || [], model.get("running") || [], model.get("best") || {});
     drawChart(ui, series, view.logY);
     drawLegend(ui, series);
+    drawExplore(ui, model, view);
     drawTable(ui, model, view);
     drawControls(ui, model, view);
   };
@@ -456,6 +467,7 @@ function render({ model, el }) {
     if (event.key === "Enter" && !ui.exportButton.disabled) exportNow();
   });
 
+  const unwireExplore = wireExplore(ui, model, view, draw);
   for (const name of SYNCED) model.on(`change:${name}`, schedule);
   model.on("change:clock", onClock);
   const timer = setInterval(() => tick(ui, model, view), 1000);
@@ -466,6 +478,7 @@ function render({ model, el }) {
     if (view.frame) cancelAnimationFrame(view.frame);
     for (const name of SYNCED) model.off(`change:${name}`, schedule);
     model.off("change:clock", onClock);
+    unwireExplore();
   };
 }
 

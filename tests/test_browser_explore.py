@@ -1,0 +1,129 @@
+"""The dashboard's Explore panel in a real JupyterLab (Playwright + headless Chromium).
+
+After an eight-trial search: importances, scatters and parallel coordinates show;
+brushing an axis filters the leaderboard and "clear" resets it; Refine fills the
+spec editor from Python; after an edit, Run again runs round 2 in the background
+and its rows join the leaderboard while round 1's stay. The tests share one
+notebook run and go in file order.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from jupyterlab_browser import JS_KERNEL_READY, open_notebook, shot
+
+pytestmark = pytest.mark.browser
+
+NB_NAME = "explore.ipynb"
+SETUP = r'''
+import os
+os.environ["TF_NUM_INTRAOP_THREADS"] = os.environ["TF_NUM_INTEROP_THREADS"] = "1"
+import numpy as np
+import keras
+
+def build(units=4, learning_rate=0.01):
+    model = keras.Sequential([keras.Input(shape=(3,)), keras.layers.Dense(units, activation="relu"), keras.layers.Dense(1)])
+    model.compile(loss="mse", optimizer=keras.optimizers.SGD(learning_rate=learning_rate))
+    return model
+
+rng = np.random.default_rng(0)
+X = rng.normal(size=(64, 3)).astype("float32")
+y = X @ np.array([1.0, -1.0, 0.5], dtype="float32")
+%load_ext nnhp_magics
+'''
+SEARCH = """%%hpsearch build X y --trials 8 --epochs 3 --patience 0 --seed 0 -o found
+units = int(2, 16)
+learning_rate = loguniform(1e-3, 1e-1)
+"""
+ROUND_SPEC = "units = int(4, 8)\nlearning_rate = loguniform(0.01, 0.1)"
+
+
+@pytest.fixture(scope="module")
+def dash(jlab, page):
+    """The finished search's dashboard, the kernel idle again."""
+    from playwright.sync_api import expect
+
+    open_notebook(page, jlab, NB_NAME, [SETUP, SEARCH])
+    board = page.locator(".nnhp-dash").first
+    expect(board).to_have_attribute("data-status", "done", timeout=180_000)
+    page.wait_for_function(JS_KERNEL_READY, timeout=120_000)
+    return board
+
+
+def rows(dash) -> list[int]:
+    return [int(n) for n in dash.locator("table.nnhp-board tbody tr").evaluate_all("rs => rs.map(r => r.dataset.trial)")]
+
+
+def drag(page, target, start: float, end: float, *, vertical: bool) -> None:
+    """Press on ``target`` at fraction ``start`` of its height (or width), move to ``end``, release."""
+    box = target.bounding_box()
+    at = (lambda f: (box["x"] + box["width"] / 2, box["y"] + f * box["height"])) if vertical else (
+        lambda f: (box["x"] + f * box["width"], box["y"] + box["height"] / 2))
+    page.mouse.move(*at(start))
+    page.mouse.down()
+    page.mouse.move(*at(end), steps=6)
+    page.mouse.up()
+
+
+def test_the_explore_panel_shows_what_mattered_after_the_search(dash):
+    from playwright.sync_api import expect
+
+    panel = dash.locator(".nnhp-explore")
+    expect(panel).to_be_visible()
+    expect(panel.locator(".nnhp-importance")).to_have_count(2, timeout=60_000)
+    names = panel.locator(".nnhp-importance-name").all_text_contents()
+    assert sorted(names) == ["learning_rate", "units"]
+    expect(panel.locator("svg.nnhp-scatter")).to_have_count(2)
+    assert panel.locator('svg.nnhp-scatter[data-param="units"]').get_attribute("data-points") == "8"
+    assert panel.locator("svg.nnhp-parallel").get_attribute("data-lines") == "8"
+    expect(panel.locator('svg.nnhp-scatter[data-param="learning_rate"] .nnhp-pc-name')).to_have_text("learning_rate (log)")
+    shot(panel, "explore_panel.png")
+
+
+def test_brushing_an_axis_filters_the_leaderboard_and_clear_resets_it(dash, page):
+    from playwright.sync_api import expect
+
+    panel = dash.locator(".nnhp-explore")
+    assert len(rows(dash)) == 8
+    drag(page, panel.locator('svg.nnhp-parallel rect.nnhp-pc-hit[data-param="__score__"]'), 0.55, 1.0, vertical=True)
+    selected = int(panel.locator(".nnhp-selection").get_attribute("data-selected"))
+    assert 1 <= selected < 8, selected
+    assert len(rows(dash)) == selected, "the leaderboard shows only the selected trials"
+    expect(panel.locator("svg.nnhp-parallel path.nnhp-pc-line.nnhp-on")).to_have_count(selected)
+    shot(panel, "explore_brushed.png")
+    panel.locator("button.nnhp-clear").click()
+    assert len(rows(dash)) == 8
+    drag(page, panel.locator('svg.nnhp-scatter[data-param="units"] rect.nnhp-scatter-hit'), 0.01, 0.6, vertical=False)
+    brushed = int(panel.locator(".nnhp-selection").get_attribute("data-selected"))
+    assert 1 <= brushed <= 8 and len(rows(dash)) == brushed
+
+
+def test_refine_edit_and_run_again_add_a_second_round_to_the_same_leaderboard(dash):
+    from playwright.sync_api import expect
+
+    panel = dash.locator(".nnhp-explore")
+    first_round = sorted(rows(dash))
+    panel.locator("button.nnhp-refine").click()
+    spec = panel.locator("textarea.nnhp-refine-spec")
+    expect(spec).to_have_value(re.compile(r"^# refined around"), timeout=60_000)
+    assert "units" in spec.input_value() and "loguniform" in spec.input_value()
+    expect(panel.locator(".nnhp-refine-source")).to_contain_text("around trials")
+    spec.fill(ROUND_SPEC)
+    panel.locator("input.nnhp-round-trials").fill("3")
+    panel.locator("select.nnhp-round-strategy").select_option("random")
+    panel.locator("button.nnhp-copy-cell").click()
+    copied = panel.locator("button.nnhp-copy-cell").get_attribute("data-copied")
+    assert copied.startswith("%%hpsearch build X y --epochs 3 --patience 0 --seed 0 -o found --strategy random --trials 3\n")
+    assert copied.endswith(ROUND_SPEC)
+    panel.locator("button.nnhp-clear").click()
+    panel.locator("button.nnhp-run-round").click()
+    expect(dash.locator("tr[data-round='2']")).to_have_count(3, timeout=120_000)
+    expect(dash).to_have_attribute("data-status", "done", timeout=120_000)
+    all_rows = rows(dash)
+    assert len(all_rows) == 11 and set(first_round) <= set(all_rows), "round 1's rows stay"
+    expect(dash.locator(".nnhp-title")).to_contain_text("round 2")
+    expect(panel.locator(".nnhp-round")).to_have_count(2)
+    assert panel.locator("svg.nnhp-parallel").get_attribute("data-lines") == "11"
+    shot(dash, "explore_second_round.png")

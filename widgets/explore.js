@@ -1,0 +1,371 @@
+// nnhp-magics dashboard, Explore panel: shipped in one module with dashboard.js (it uses h, s, fmt from there).
+// After a search: what mattered (importances from Python), score against each parameter, parallel
+// coordinates coloured by score. Brushing an axis or a scatter selects trials in the browser (no kernel
+// needed); the leaderboard filters to them and `selected` tells Python. Refine asks Python for a narrower
+// spec around the selection; Run again sends the edited spec to run as the next round.
+
+const PC = { width: 640, height: 230, top: 28, bottom: 34, left: 40, right: 60 };
+const SCATTER = { width: 210, height: 150, left: 50, right: 14, top: 8, bottom: 30 };
+const SCORE_KEY = "__score__";
+const STRATEGIES = ["random", "bayes", "hyperband", "evolution", "grid"];
+
+/** A parameter's position on its axis: log10 for log parameters, the index for choices, else the value. */
+function position(param, value) {
+  if (value === null || value === undefined) return null;
+  if (param.log) return value > 0 ? Math.log10(value) : null;
+  return value;
+}
+
+/** The [lo, hi] extent of an axis in position space, padded so points never sit on the frame. */
+export function axisExtent(param, positions) {
+  let lo, hi;
+  if (param.labels) {
+    lo = -0.5;
+    hi = param.labels.length - 0.5;
+    return [lo, hi];
+  }
+  const known = positions.filter((v) => v !== null && Number.isFinite(v));
+  const bounds = [param.low, param.high].map((v) => position(param, v)).filter((v) => v !== null && Number.isFinite(v));
+  const all = known.concat(bounds);
+  if (!all.length) return [0, 1];
+  lo = Math.min(...all);
+  hi = Math.max(...all);
+  if (hi - lo < 1e-12) { lo -= 0.5; hi += 0.5; }
+  const pad = (hi - lo) * 0.04;
+  return [lo - pad, hi + pad];
+}
+
+/** Where an axis puts its tick labels: every choice, else the parameter's bounds (the data's extent for scores). */
+function axisTicks(axis) {
+  if (axis.param.labels) return axis.param.labels.map((_, i) => i);
+  const bounds = [axis.param.low, axis.param.high].map((v) => position(axis.param, v));
+  if (bounds.every((v) => v !== null && v !== undefined && Number.isFinite(v))) return bounds;
+  const known = axis.positions.filter((v) => v !== null && Number.isFinite(v));
+  return known.length ? [Math.min(...known), Math.max(...known)] : [];
+}
+
+/** Text for a position on an axis: the choice's label, or the value (10^x on a log axis). */
+function positionText(param, pos) {
+  if (param.labels) return param.labels[Math.round(pos)] ?? "";
+  return fmt(param.log ? 10 ** pos : pos, 3);
+}
+
+/** The axes of this search: one per parameter, then the score. */
+export function exploreAxes(data) {
+  const axes = (data.params || []).map((p) => {
+    const positions = p.values.map((v) => position(p, v));
+    return { key: p.name, name: p.name, param: p, positions, extent: axisExtent(p, positions) };
+  });
+  const score = { name: data.objective || "score", log: false, labels: null, low: null, high: null };
+  const scores = (data.scores || []).map((v) => (v === null ? null : v));
+  axes.push({ key: SCORE_KEY, name: score.name, param: score, positions: scores, extent: axisExtent(score, scores) });
+  return axes;
+}
+
+/** Trial numbers inside every brush (null when nothing is brushed: everything counts). */
+export function selectedTrials(data, axes, brushes) {
+  if (!brushes.size) return null;
+  const chosen = new Set();
+  (data.trials || []).forEach((trial, i) => {
+    for (const [key, [lo, hi]] of brushes) {
+      const axis = axes.find((a) => a.key === key);
+      const v = axis ? axis.positions[i] : null;
+      if (v === null || v === undefined || v < lo || v > hi) return;
+    }
+    chosen.add(trial);
+  });
+  return chosen;
+}
+
+/** A colour from good (blue) to bad (red) for a score, given the scores' range and direction. */
+function scoreColour(score, lo, hi, minimize) {
+  if (score === null || hi - lo < 1e-12) return "hsl(215, 60%, 45%)";
+  let t = (score - lo) / (hi - lo);
+  if (!minimize) t = 1 - t;
+  return `hsl(${Math.round(215 - 205 * t)}, 65%, ${Math.round(42 + 8 * t)}%)`;
+}
+
+function buildExplore() {
+  const ui = {};
+  ui.selectionText = h("span", { class: "nnhp-selection" });
+  ui.clear = h("button", { class: "nnhp-clear", type: "button", text: "clear selection" });
+  ui.importances = h("div", { class: "nnhp-importances" });
+  ui.importanceNote = h("div", { class: "nnhp-importance-note" });
+  ui.scatters = h("div", { class: "nnhp-scatters" });
+  ui.parallel = s("svg", { class: "nnhp-parallel", viewBox: `0 0 ${PC.width} ${PC.height}`, role: "img" });
+  ui.refineButton = h("button", { class: "nnhp-refine", type: "button", text: "Refine" });
+  ui.refineSource = h("span", { class: "nnhp-refine-source" });
+  ui.spec = h("textarea", { class: "nnhp-refine-spec", rows: "6", spellcheck: "false" });
+  ui.strategy = h("select", { class: "nnhp-round-strategy" }, ...STRATEGIES.map((n) => h("option", { value: n, text: n })));
+  ui.trials = h("input", { class: "nnhp-round-trials", type: "number", min: "1", step: "1", value: "10" });
+  ui.run = h("button", { class: "nnhp-run-round", type: "button", text: "Run again" });
+  ui.copyCell = h("button", { class: "nnhp-copy-cell", type: "button", text: "copy as cell" });
+  ui.refineNotice = h("div", { class: "nnhp-refine-notice" });
+  ui.rounds = h("div", { class: "nnhp-rounds" });
+  const section = (title, ...children) => h("section", { class: "nnhp-explore-section" }, h("h4", { text: title }), ...children);
+  ui.root = h("div", { class: "nnhp-explore nnhp-hidden" },
+    h("div", { class: "nnhp-explore-head" }, h("span", { class: "nnhp-explore-title", text: "Explore" }),
+      ui.selectionText, ui.clear),
+    section("What mattered", ui.importances, ui.importanceNote),
+    section("Score against each parameter (drag across a plot to select)", ui.scatters),
+    section("Parallel coordinates (drag along an axis to select)", ui.parallel),
+    section("Refine and run again",
+      h("div", { class: "nnhp-refine-tools" }, ui.refineButton, ui.refineSource),
+      ui.spec,
+      h("div", { class: "nnhp-refine-tools" },
+        h("label", {}, "strategy ", ui.strategy), h("label", {}, "trials ", ui.trials), ui.run, ui.copyCell),
+      ui.refineNotice, ui.rounds));
+  return ui;
+}
+
+function drawImportances(ui, payload) {
+  const values = payload.values || [];
+  ui.importances.replaceChildren();
+  if (payload.pending) {
+    ui.importanceNote.textContent = "computing importances (fANOVA)…";
+    return;
+  }
+  ui.importanceNote.textContent = payload.error || (values.length
+    ? "fANOVA importances (Optuna); a conditional parameter is scored over the trials where it was active."
+    : "");
+  const top = Math.max(1e-12, ...values.map(([, v]) => v));
+  for (const [name, value] of values) {
+    const fill = h("div", { class: "nnhp-importance-fill" });
+    fill.style.width = `${(100 * value) / top}%`;
+    ui.importances.append(h("div", { class: "nnhp-importance", dataset: { param: name } },
+      h("span", { class: "nnhp-importance-name", text: name }),
+      h("div", { class: "nnhp-importance-bar" }, fill),
+      h("span", { class: "nnhp-importance-value", text: fmt(value, 3) })));
+  }
+}
+
+/** Turn a drag on an SVG into a brush over one axis; a click without a drag clears that axis's brush. */
+function brushable(svg, axisKey, toPosition, vertical, onBrush) {
+  let start = null;
+  const local = (event) => {
+    const matrix = svg.getScreenCTM();
+    const p = new DOMPoint(event.clientX, event.clientY).matrixTransform(matrix.inverse());
+    return vertical ? p.y : p.x;
+  };
+  return (target) => {
+    target.addEventListener("mousedown", (event) => {
+      event.preventDefault();
+      start = local(event);
+      const move = (e) => onBrush(axisKey, start, local(e), toPosition, false);
+      const up = (e) => {
+        window.removeEventListener("mousemove", move);
+        window.removeEventListener("mouseup", up);
+        onBrush(axisKey, start, local(e), toPosition, true);
+        start = null;
+      };
+      window.addEventListener("mousemove", move);
+      window.addEventListener("mouseup", up);
+    });
+  };
+}
+
+function drawParallel(ui, data, axes, brushes, chosen, onBrush) {
+  const svg = ui.parallel;
+  svg.replaceChildren();
+  const n = axes.length;
+  const x = (k) => PC.left + (n === 1 ? 0.5 : k / (n - 1)) * (PC.width - PC.left - PC.right);
+  const y = (axis, v) => PC.top + (1 - (v - axis.extent[0]) / (axis.extent[1] - axis.extent[0])) * (PC.height - PC.top - PC.bottom);
+  const scores = (data.scores || []).filter((v) => v !== null);
+  const lo = Math.min(...scores), hi = Math.max(...scores);
+  const lines = s("g", { class: "nnhp-pc-lines" });
+  (data.trials || []).forEach((trial, i) => {
+    let d = "";
+    axes.forEach((axis, k) => {
+      const v = axis.positions[i];
+      if (v === null || v === undefined) return;
+      d += `${d ? "L" : "M"}${x(k).toFixed(1)},${y(axis, v).toFixed(1)}`;
+    });
+    const on = !chosen || chosen.has(trial);
+    const line = s("path", { d, class: `nnhp-pc-line${on ? " nnhp-on" : " nnhp-off"}`, "data-trial": trial });
+    if (on) line.setAttribute("stroke", scoreColour(data.scores[i], lo, hi, data.minimize !== false));
+    lines.append(line);
+  });
+  svg.append(lines);
+  axes.forEach((axis, k) => {
+    const g = s("g", { class: "nnhp-pc-axis", "data-param": axis.key });
+    const top = PC.top, bottom = PC.height - PC.bottom;
+    g.append(s("line", { x1: x(k), x2: x(k), y1: top, y2: bottom, class: "nnhp-pc-spine" }));
+    const title = s("text", { x: x(k), y: 14, "text-anchor": "middle", class: "nnhp-axis-text nnhp-pc-name" });
+    title.textContent = axis.key === SCORE_KEY ? axis.name : `${axis.name}${axis.param.log ? " (log)" : ""}`;
+    g.append(title);
+    for (const t of axisTicks(axis)) {
+      const label = s("text", { x: x(k) + 4, y: y(axis, t) + 4, class: "nnhp-axis-text" });
+      label.textContent = positionText(axis.param, t);
+      g.append(label);
+    }
+    const brush = brushes.get(axis.key);
+    if (brush) {
+      const [a, b] = [y(axis, brush[1]), y(axis, brush[0])];
+      g.append(s("rect", { x: x(k) - 7, width: 14, y: a, height: Math.max(1, b - a), class: "nnhp-brush" }));
+    }
+    const hit = s("rect", { x: x(k) - 12, width: 24, y: top, height: bottom - top, class: "nnhp-pc-hit", "data-param": axis.key });
+    const toPosition = (py) => axis.extent[0] + (1 - (py - top) / (bottom - top)) * (axis.extent[1] - axis.extent[0]);
+    brushable(svg, axis.key, toPosition, true, onBrush)(hit);
+    g.append(hit);
+    svg.append(g);
+  });
+  svg.dataset.lines = String((data.trials || []).length);
+}
+
+function drawScatters(ui, data, axes, brushes, chosen, onBrush) {
+  ui.scatters.replaceChildren();
+  const scoreAxis = axes[axes.length - 1];
+  const W = SCATTER.width, H = SCATTER.height;
+  const yOf = (v) => SCATTER.top + (1 - (v - scoreAxis.extent[0]) / (scoreAxis.extent[1] - scoreAxis.extent[0])) * (H - SCATTER.top - SCATTER.bottom);
+  for (const axis of axes.slice(0, -1)) {
+    const svg = s("svg", { class: "nnhp-scatter", viewBox: `0 0 ${W} ${H}`, "data-param": axis.key, role: "img" });
+    const xOf = (v) => SCATTER.left + ((v - axis.extent[0]) / (axis.extent[1] - axis.extent[0])) * (W - SCATTER.left - SCATTER.right);
+    const brush = brushes.get(axis.key);
+    if (brush) {
+      svg.append(s("rect", { x: xOf(brush[0]), width: Math.max(1, xOf(brush[1]) - xOf(brush[0])), y: SCATTER.top,
+        height: H - SCATTER.top - SCATTER.bottom, class: "nnhp-brush" }));
+    }
+    for (const t of axisTicks(scoreAxis)) {
+      const label = s("text", { x: SCATTER.left - 4, y: yOf(t) + 4, "text-anchor": "end", class: "nnhp-axis-text" });
+      label.textContent = fmt(t, 3);
+      svg.append(label);
+    }
+    const ticks = axisTicks(axis);
+    ticks.forEach((t, i) => {
+      const edge = axis.param.labels ? "middle" : i === 0 ? "start" : "end";
+      const label = s("text", { x: xOf(t), y: H - 16, "text-anchor": edge, class: "nnhp-axis-text" });
+      label.textContent = positionText(axis.param, t);
+      svg.append(label);
+    });
+    const name = s("text", { x: (SCATTER.left + W) / 2, y: H - 3, "text-anchor": "middle", class: "nnhp-axis-text nnhp-pc-name" });
+    name.textContent = `${axis.name}${axis.param.log ? " (log)" : ""}`;
+    svg.append(name);
+    let points = 0;
+    (data.trials || []).forEach((trial, i) => {
+      const v = axis.positions[i], score = scoreAxis.positions[i];
+      if (v === null || v === undefined || score === null) return;
+      const jitter = axis.param.labels ? (((trial * 37) % 11) - 5) * 0.03 : 0;
+      const on = !chosen || chosen.has(trial);
+      svg.append(s("circle", { cx: xOf(v + jitter), cy: yOf(score), r: 3.2, "data-trial": trial,
+        class: `nnhp-point${on ? " nnhp-on" : " nnhp-off"}` }));
+      points += 1;
+    });
+    svg.dataset.points = String(points);
+    const hit = s("rect", { x: SCATTER.left, y: SCATTER.top, width: W - SCATTER.left - SCATTER.right,
+      height: H - SCATTER.top - SCATTER.bottom, class: "nnhp-scatter-hit" });
+    const toPosition = (px) => axis.extent[0] + ((px - SCATTER.left) / (W - SCATTER.left - SCATTER.right)) * (axis.extent[1] - axis.extent[0]);
+    brushable(svg, axis.key, toPosition, false, onBrush)(hit);
+    svg.append(hit);
+    ui.scatters.append(svg);
+  }
+}
+
+/** Draw the whole panel; hidden until a search (or round) has ended with data to explore. */
+function drawExplore(ui, model, view) {
+  const ex = ui.explore;
+  const data = model.get("explore") || {};
+  const status = model.get("status");
+  ex.root.classList.toggle("nnhp-hidden", !data.trials);
+  if (!data.trials) return;
+  const axes = exploreAxes(data);
+  const chosen = selectedTrials(data, axes, view.brushes);
+  view.selection = chosen;
+  const complete = data.trials.length;
+  ex.selectionText.textContent = chosen
+    ? `${chosen.size} of ${complete} complete trials selected`
+    : `${complete} complete trials${data.error ? ` · ${data.error}` : ""}`;
+  ex.selectionText.dataset.selected = chosen ? String(chosen.size) : "";
+  ex.clear.disabled = !chosen;
+  drawImportances(ex, model.get("importances") || {});
+  const onBrush = (key, a, b, toPosition, done) => {
+    const [p, q] = [toPosition(a), toPosition(b)];
+    if (done && Math.abs(a - b) < 3) view.brushes.delete(key);
+    else view.brushes.set(key, [Math.min(p, q), Math.max(p, q)]);
+    drawExplore(ui, model, view);
+    drawTable(ui, model, view);
+    if (done) sendSelection(model, view);
+  };
+  drawScatters(ex, data, axes, view.brushes, chosen, onBrush);
+  drawParallel(ex, data, axes, view.brushes, chosen, onBrush);
+  const running = status === "running";
+  const block = model.get("round_block") || "";
+  ex.run.disabled = running || Boolean(block) || !ex.spec.value.trim();
+  ex.run.title = block || "Run this spec as the next round: its trials join this leaderboard and study";
+  ex.refineButton.textContent = chosen ? `Refine around the ${chosen.size} selected` : "Refine around the top 25%";
+  ex.refineButton.disabled = chosen !== null && chosen.size === 0;
+  const rounds = model.get("rounds") || [];
+  ex.rounds.replaceChildren(...rounds.map((r) => h("div", { class: "nnhp-round", dataset: { round: r.round } },
+    `round ${r.round}: ${r.strategy}, ${r.trials} trials`)));
+}
+
+/** Tell Python which trials are selected (an empty list for none). */
+function sendSelection(model, view) {
+  model.set("selected", view.selection ? [...view.selection].sort((a, b) => a - b) : []);
+  model.save_changes();
+}
+
+/** Put a new refined spec from Python into the editor (the user's edits stay until the next Refine). */
+function fillRefine(ui, model) {
+  const ex = ui.explore;
+  const refine = model.get("refine") || {};
+  if (refine.error) {
+    ex.refineNotice.textContent = refine.error;
+    ex.refineNotice.dataset.kind = "error";
+    return;
+  }
+  ex.spec.value = refine.spec || "";
+  if (refine.strategy) ex.strategy.value = refine.strategy;
+  if (refine.trials) ex.trials.value = String(refine.trials);
+  ex.refineSource.textContent = refine.selected && refine.selected.length
+    ? `around trials ${refine.selected.join(", ")}` : "around the best quarter of complete trials";
+  ex.refineNotice.textContent = "";
+  ex.refineNotice.dataset.kind = "";
+}
+
+/** The refined spec as a ready %%hpsearch cell (the spec alone when the search came from Python). */
+export function cellText(line, strategy, trials, spec) {
+  const head = line ? `${line} --strategy ${strategy} --trials ${trials}\n` : "";
+  return head + spec.replace(/^\n+/, "");
+}
+
+function wireExplore(ui, model, view, redraw) {
+  const ex = ui.explore;
+  view.brushes = new Map();
+  view.selection = null;
+  ex.clear.addEventListener("click", () => {
+    view.brushes.clear();
+    redraw();
+    sendSelection(model, view);
+  });
+  ex.refineButton.addEventListener("click", () => {
+    ex.refineNotice.textContent = "refining…";
+    ex.refineNotice.dataset.kind = "busy";
+    model.send({ type: "refine", run_id: model.get("run_id"), top: 0.25,
+      selected: view.selection ? [...view.selection] : null });
+  });
+  for (const field of [ex.spec, ex.trials]) {
+    field.addEventListener("keydown", (event) => event.stopPropagation());
+    field.addEventListener("input", () => { ex.run.disabled = Boolean(model.get("round_block")) || !ex.spec.value.trim(); });
+  }
+  ex.run.addEventListener("click", () => {
+    ex.refineNotice.textContent = "starting the next round…";
+    ex.refineNotice.dataset.kind = "busy";
+    ex.run.disabled = true;
+    view.awaitingRun = true;
+    view.brushes.clear();
+    model.send({ type: "run", run_id: model.get("run_id"), spec: ex.spec.value, strategy: ex.strategy.value,
+      trials: ex.trials.value });
+  });
+  ex.copyCell.addEventListener("click", async () => {
+    const refine = model.get("refine") || {};
+    const text = cellText(refine.line, ex.strategy.value, ex.trials.value, ex.spec.value);
+    ex.copyCell.dataset.copied = text;
+    const ok = await copyText(text);
+    ex.copyCell.textContent = ok ? "copied" : "select and copy";
+    setTimeout(() => { ex.copyCell.textContent = "copy as cell"; }, 1500);
+  });
+  const onRefine = () => fillRefine(ui, model);
+  model.on("change:refine", onRefine);
+  fillRefine(ui, model);
+  return () => model.off("change:refine", onRefine);
+}
