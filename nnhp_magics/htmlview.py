@@ -37,7 +37,18 @@ def _cell(value: Any) -> str:
 
 
 def search_html(search: Search, *, with_plot: bool = True, max_rows: int = 50) -> str:
-    """Self-contained HTML for a search, live or finished."""
+    """Self-contained HTML for a search, live or finished.
+
+    A search still running (returned at once by ``--background``) gets one line
+    instead of a table that would stay frozen at its first trials: the live view
+    updates on its own and the final result is shown below it when it ends.
+    """
+    if not search.done:
+        return (
+            f'<div class="nnhp-running">nnhp-magics {html.escape(search.strategy)} search running in '
+            f"the background ({html.escape(search.summary())}); the live view shows its progress, the final "
+            "result follows when it ends, and <code>search.wait()</code> blocks until then.</div>"
+        )
     parts = [_STYLE, '<div class="nnhp-static">']
     parts.append(f"<b>nnhp-magics {html.escape(search.strategy)} search</b> &mdash; {html.escape(search.summary())}")
     best = search.best_trial_or_none

@@ -40,6 +40,7 @@ def make_search(minimize: bool = True) -> Search:
     search._add(Trial(1, {"a": 2}, state="failed", error="ValueError: boom"))
     search._add(Trial(2, {"a": 3, "b": "y"}, state="complete", score=0.2, history={"val_loss": [0.4, 0.2]}, epochs=2))
     search._add(Trial(3, {"a": 4, "b": "z"}, state="pruned", score=0.1, epochs=1))
+    search._finish("done")
     return search
 
 
@@ -111,6 +112,15 @@ def test_static_html_shows_summary_best_params_leaderboard_and_curves():
     assert 'class="nnhp-failed"' in html and "ValueError: boom" in html
     assert "nnhp-best" in html
     assert "data:image/png;base64," in html
+
+
+def test_a_search_still_running_in_the_background_shows_one_line_not_a_frozen_table():
+    search = Search(objective=Objective("val_loss", "minimize"), param_names=["a"])
+    search._add(Trial(0, {"a": 1}, state="running"))
+    html = search._repr_html_()
+    assert "running in the background" in html and "search.wait()" in html and "<table" not in html
+    search._finish("done")
+    assert "<table" in search._repr_html_()
 
 
 def test_trial_round_trips_through_json():
