@@ -13,8 +13,9 @@ leaderboard and the build function keep the user's name.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import optuna
 from optuna.distributions import BaseDistribution, check_distribution_compatibility
@@ -77,6 +78,7 @@ class FollowUp:
         plan = dataclasses.replace(
             self.plan, space=space, spec_text=text, strategy=chosen, trials=search.count_toward_budget() + count,
             baseline=False, export=None, timeout=None, round=number, optuna_names=round_names(study, space, number),
+            executor=_executor_for(self.plan.executor, chosen.prunes),
         )
         study.sampler, study.pruner = chosen.sampler, chosen.pruner
         search._add_param_names(space.tunable_names)
@@ -93,6 +95,15 @@ class FollowUp:
         if study is None:  # the first round never started (it failed before its first trial)
             raise NnhpError("the first round of this search did not run, so there is no study to add a round to.")
         return study
+
+
+def _executor_for(executor: Any, prunes: bool) -> Any:
+    """The first round's executor, told whether remote trials must wait for pruning decisions this round."""
+    if getattr(executor, "pruning", prunes) == prunes:
+        return executor
+    changed = copy.copy(executor)
+    changed.pruning = prunes
+    return changed
 
 
 def round_names(study: optuna.Study, space: SearchSpace, number: int) -> dict[str, str]:

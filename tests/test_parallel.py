@@ -193,6 +193,26 @@ def test_hyperband_and_bayes_run_with_trials_in_flight(data, client):
     assert len({tuple(sorted(t.params.items())) for t in bayes.trials}) == 7
 
 
+def test_a_hyperband_round_after_a_random_one_waits_for_remote_pruning_decisions(data, client, monkeypatch):
+    import nnhp_magics.search as search_module
+
+    x, y = data
+    search = hpsearch(textbook_build, x, y, "learning_rate = loguniform(1e-3, 3e-2)", **small(trials=2, epochs=9))
+    first_executor = search._follow_up.plan.executor
+    started = search_module.start_search
+    pruning = []
+
+    def recording(plan, *args, **kwargs):
+        pruning.append(plan.executor.pruning)
+        return started(plan, *args, **kwargs)
+
+    monkeypatch.setattr(search_module, "start_search", recording)
+    search.run_round("learning_rate = choice(1e-7, 1e-6, 2e-2, 3e-2)", strategy="hyperband", trials=6)
+    assert pruning == [True] and first_executor.pruning is False
+    second = [t for t in search.trials if t.round == 2]
+    assert len(second) == 6 and {t.state for t in second} <= {"complete", "pruned"}
+
+
 def test_memory_per_worker_and_in_the_driver_stays_flat_over_thirty_trials(data, client):
     import psutil
 
