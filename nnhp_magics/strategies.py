@@ -69,7 +69,7 @@ def make_strategy(
     _check_sampler(sampler, name)
     if name == "grid":
         return _grid(space)
-    if name in ("bayes", "evolution", "hyperband"):
+    if name in ("bayes", "evolution"):
         _reject_unknown_families(space, name)
     if name == "hyperband":
         if "epochs" in space:
@@ -83,7 +83,7 @@ def make_strategy(
             )
         return Strategy(
             name,
-            _bayes_sampler("tpe", space, seed),
+            TrialSeededRandomSampler(seed),
             optuna.pruners.HyperbandPruner(min_resource=1, max_resource=max(max_epochs, 1), reduction_factor=3),
         )
     if name == "bayes":
