@@ -376,9 +376,10 @@ def run_search(plan: SearchPlan, search: Search, bus: EventBus) -> Search:
     toward the budget, and trials lost with their process are run again once.
     """
     optuna.logging.set_verbosity(logging.WARNING)
-    if plan.study is None:
+    if plan.study is None:  # named after the build function and spec: Hyperband assigns brackets by study name
         plan.study = optuna.create_study(
-            direction=plan.config.objective.direction, sampler=plan.strategy.sampler, pruner=plan.strategy.pruner
+            study_name=store.default_study_name(getattr(plan.build, "__name__", "build"), plan.space),
+            direction=plan.config.objective.direction, sampler=plan.strategy.sampler, pruner=plan.strategy.pruner,
         )
     study = plan.study
     executor = plan.executor

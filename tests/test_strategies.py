@@ -57,6 +57,17 @@ def test_hyperband_prunes_a_clearly_bad_region(data):
     assert {r["state"] for r in search.leaderboard_rows()} >= {"complete", "pruned"}
 
 
+def test_hyperband_with_the_same_seed_prunes_the_same_trials(data):
+    """Optuna's Hyperband picks each trial's bracket from the study's name: a random name made this vary."""
+    x, y = data
+    spec = "learning_rate = choice(1e-7, 1e-6, 2e-2, 3e-2)\nn_neurons = int(2, 12)"
+    runs = [hpsearch(textbook_build, x, y, spec, strategy="hyperband", trials=10, epochs=9, patience=0, seed=0,
+                     namespace={}) for _ in range(2)]
+    first, second = ([(t.params, t.state, t.epochs) for t in run.trials] for run in runs)
+    assert first == second
+    assert any(state == "pruned" for _, state, _ in first)
+
+
 def test_hyperband_with_cv_decides_on_the_first_fold(data):
     x, y = data
     spec = "learning_rate = choice(1e-7, 3e-2)"
