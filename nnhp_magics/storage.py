@@ -357,12 +357,18 @@ def tell(study: optuna.Study, trial: optuna.Trial | int, record: Trial) -> None:
 
 
 def _requeue(study: optuna.Study, frozen: list[optuna.trial.FrozenTrial], records: list[Trial]) -> None:
-    """Queue the parameters of each interrupted trial again, once (a retry is never retried)."""
+    """Queue the parameters of each interrupted trial again, once (a retry is never retried).
+
+    Only first-round trials: resuming is re-running the first round's cell, whose
+    space a later round's trial (a refined spec) does not belong to.
+    """
     by_number = {t.number: t for t in frozen}
     retried = {t.user_attrs[REQUEUE_ATTR] for t in frozen if REQUEUE_ATTR in t.user_attrs}
     for record in records:
         trial = by_number[record.number]
         if record.state != INTERRUPTED or record.number in retried or REQUEUE_ATTR in trial.user_attrs:
+            continue
+        if record.round > 1:
             continue
         study.enqueue_trial(dict(trial.params), user_attrs={REQUEUE_ATTR: record.number})
 

@@ -194,3 +194,24 @@ def test_a_magic_search_knows_its_line_so_a_refined_cell_can_be_copied(ip, data)
     ip.user_ns["space"] = {"n_neurons": [2, 4]}
     ip.run_line_magic("hpsearch", "build X Y --space space --epochs 1 -o by_dict")
     assert ip.user_ns["by_dict"].magic_line == "%%hpsearch build X Y --epochs 1 -o by_dict"
+
+
+def test_a_lost_trial_of_a_later_round_is_not_queued_into_the_first_rounds_space(tmp_path):
+    import optuna
+    from optuna.trial import TrialState
+
+    from nnhp_magics import storage as store
+    from nnhp_magics.results import Trial
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(storage=f"sqlite:///{tmp_path / 'lost.db'}", study_name="lost")
+    first = study.ask()
+    first.suggest_int("n_neurons", 2, 16)
+    first.set_user_attr(store.RECORD_ATTR, Trial(first.number, dict(first.params)).to_dict())
+    later = study.ask()
+    later.suggest_categorical("n_hidden@2", [1, 2])
+    later.set_user_attr(store.RECORD_ATTR, Trial(later.number, {"n_hidden": later.params["n_hidden@2"]}, round=2).to_dict())
+    records = store.resume(study)
+    assert [(r.number, r.state, r.round) for r in records] == [(0, "interrupted", 1), (1, "interrupted", 2)]
+    waiting = study.get_trials(deepcopy=False, states=(TrialState.WAITING,))
+    assert [t.system_attrs.get("fixed_params") for t in waiting] == [first.params], "only round 1 runs again"
