@@ -341,21 +341,39 @@ def refine_cell(
     for the Python API), the result is the refined spec text alone.
     """
     spec = refine_spec(search_space(search), list(search.trials), search.objective, top=top, selected=selected, margin=margin)
-    if search.magic_line is None:
+    line = magic_head(search)
+    if line is None:
         return spec
-    line = search.magic_line.strip()
-    if not line.startswith("%%hpsearch"):
-        line = "%%hpsearch " + line
     line = _with_option(line, "--strategy", strategy)
     line = _with_option(line, "--trials", None if trials is None else str(trials))
     return line + "\n" + spec
+
+
+def magic_head(search: Search) -> str | None:
+    """The search's magic line as a ``%%hpsearch`` cell's first line; None when it is not known."""
+    if search.magic_line is None:
+        return None
+    line = search.magic_line.strip()
+    return line if line.startswith("%%hpsearch") else "%%hpsearch " + line
+
+
+#: Options of %%hpsearch that take no value.
+_FLAGS = ("--background",)
+
+
+def without_options(line: str, options: tuple[str, ...]) -> str:
+    """The magic line with the given options (and their values, flags have none) taken out."""
+    for option in options:
+        value = "" if option in _FLAGS else r"(?:=|\s+)\S+"
+        line = re.sub(rf"\s{re.escape(option)}{value}(?=\s|$)", "", line)
+    return line
 
 
 def _with_option(line: str, option: str, value: str | None) -> str:
     """The magic line with ``option`` set to ``value`` (unchanged when ``value`` is None)."""
     if value is None:
         return line
-    return re.sub(rf"\s{option}(?:=|\s+)\S+", "", line) + f" {option} {value}"
+    return without_options(line, (option,)) + f" {option} {value}"
 
 
 # ----- importances --------------------------------------------------------------------------------

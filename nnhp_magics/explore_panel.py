@@ -8,14 +8,12 @@ no TensorFlow, no IPython, no widget.
 from __future__ import annotations
 
 import math
-import re
 from typing import Any
 
 from .errors import NnhpError, SpecError
+from .explore import magic_head, parallel_coordinates_data, without_options
 from .results import Search
-
-#: Strategies the Run again control offers (grid needs a stepped spec; the message says so when not).
-ROUND_STRATEGIES = ("random", "bayes", "hyperband", "evolution", "grid")
+from .rounds import DEFAULT_ROUND_TRIALS
 
 
 def _number(value: Any) -> float | None:
@@ -32,8 +30,6 @@ def trials_payload(search: Search) -> dict[str, Any]:
     Each parameter has ``values`` (one per trial, None where the parameter was
     inactive; a choice's index into ``labels``), ``log``, and its ``low``/``high``.
     """
-    from .explore import parallel_coordinates_data
-
     try:
         data = parallel_coordinates_data(search)
     except NnhpError as exc:
@@ -74,28 +70,17 @@ def refine_payload(search: Search, selected: list[int] | None = None, top: float
         spec = search.refine(top=top, selected=selected or None)
     except (NnhpError, SpecError) as exc:
         return {"spec": "", "line": None, "error": str(exc), "selected": list(selected or [])}
-    line = None
-    if search.magic_line is not None:
-        line = search.magic_line.strip()
-        if not line.startswith("%%hpsearch"):
-            line = "%%hpsearch " + line
+    line = magic_head(search)
+    if line is not None:
         line = without_options(line, ("--strategy", "--trials", "--background"))
     return {
         "spec": spec,
         "line": line,
         "strategy": search.rounds[-1].get("strategy") or search.strategy,
-        "trials": 10,
+        "trials": DEFAULT_ROUND_TRIALS,
         "error": None,
         "selected": list(selected or []),
     }
-
-
-def without_options(line: str, options: tuple[str, ...]) -> str:
-    """The magic line with the given options (and their values) taken out."""
-    for option in options:
-        value = "" if option == "--background" else r"(?:=|\s+)\S+"
-        line = re.sub(rf"\s{re.escape(option)}{value}(?=\s|$)", "", line)
-    return line
 
 
 def round_status(search: Search) -> str:

@@ -34,7 +34,7 @@ def user_errors_as_usage(func: Callable[..., Any]) -> Callable[..., Any]:
 
 def magic_line(line: str) -> str:
     """The ``%%hpsearch`` line a follow-up cell starts with: this search's options, the space left to the cell."""
-    from .explore_panel import without_options
+    from .explore import without_options
 
     return without_options("%%hpsearch " + line.strip(), ("--space",))
 
