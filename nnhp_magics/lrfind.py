@@ -30,7 +30,7 @@ FLAT_DROP = 0.1
 DIVIDE_BY = 10.0
 LIVE_INTERVAL = 0.5
 LIVE_SHARE = 0.1
-FINISHED, DIVERGED, INTERRUPTED = "finished", "diverged", "interrupted"
+FINISHED, DIVERGED, INTERRUPTED, FAILED = "finished", "diverged", "interrupted", "failed"
 
 
 class LRFindWarning(UserWarning):
@@ -214,10 +214,15 @@ def lrfind(
     view = open_view(quiet)
     began = time.perf_counter()
     rates = learning_rates(start, end, steps)
-    with _RestoredAfterwards(model, first[0]) as learning_rate:
-        result.stopped = run_range_test(
-            model, batches, rate_setter(learning_rate), rates, result, diverge, smoothing, view
-        )
+    try:
+        with _RestoredAfterwards(model, first[0]) as learning_rate:
+            result.stopped = run_range_test(
+                model, batches, rate_setter(learning_rate), rates, result, diverge, smoothing, view
+            )
+    except BaseException as exc:
+        if view is not None:
+            view.fail(result, f"{type(exc).__name__}: {exc}")
+        raise
     result.seconds = time.perf_counter() - began
     finish(result, view)
     return result
@@ -553,6 +558,20 @@ class LiveView:
         self.handle.update(result)
         result._shown_in = current_cell()
         self.updates += 1
+
+    def fail(self, result: LRFindResult, reason: str) -> None:
+        """Say that the run broke off (the traceback follows in the cell), instead of leaving it "running"."""
+        from html import escape
+
+        from IPython.display import HTML
+
+        self.handle.update(HTML(f"<p>lrfind: {escape(failure_summary(result, reason))}</p>"))
+        self.updates += 1
+
+
+def failure_summary(result: LRFindResult, reason: str) -> str:
+    """One line for a range test that raised: how far it got and why it stopped."""
+    return f"failed after {len(result.lrs)} of {result.steps} steps: {reason}"
 
 
 def y_limits(losses: list[float], smoothed: list[float], diverge: float) -> tuple[float, float] | None:

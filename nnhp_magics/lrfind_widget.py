@@ -18,7 +18,7 @@ import anywidget
 import traitlets
 
 from .frontend import widget_file
-from .lrfind import LiveView, LRFindResult, clip_rate, current_cell, y_limits
+from .lrfind import FAILED, LiveView, LRFindResult, clip_rate, current_cell, failure_summary, y_limits
 
 
 def _finite(values: list[float]) -> list[float | None]:
@@ -94,6 +94,14 @@ class WidgetView(LiveView):
     def draw(self, result: LRFindResult) -> None:
         """Send the curve so far."""
         self.handle.show(result)
+        self.updates += 1
+
+    def fail(self, result: LRFindResult, reason: str) -> None:
+        """The curve so far, marked failed with the reason; nothing can be picked from it."""
+        with self.handle.hold_sync():
+            self.handle.show(result)
+            self.handle.summary = failure_summary(result, reason)
+            self.handle.status = FAILED
         self.updates += 1
 
     def close(self, result: LRFindResult) -> None:

@@ -412,6 +412,47 @@ def test_no_suggestion_warns(keras_ready):
     assert result.suggestion is None and result.stopped in (DIVERGED, FINISHED)
 
 
+def failing_rate_setter(after: int):
+    """A rate setter that raises at step ``after``, as a model that breaks mid-run would."""
+
+    def setter_for(variable):
+        calls = [0]
+
+        def set_rate(rate):
+            calls[0] += 1
+            if calls[0] > after:
+                raise RuntimeError("the model broke")
+            variable.assign(rate)
+
+        return set_rate
+
+    return setter_for
+
+
+@pytest.mark.slow
+def test_a_run_that_raises_marks_the_chart_and_the_image_view_failed(keras_ready, monkeypatch):
+    from nnhp_magics.lrfind_widget import LRFindWidget, WidgetView
+
+    core = importlib.import_module("nnhp_magics.lrfind")
+    monkeypatch.setattr(core, "in_notebook", lambda: True)
+    monkeypatch.setattr(core, "rate_setter", failing_rate_setter(after=5))
+    monkeypatch.setattr("IPython.display.display", lambda *objs, **kwargs: None)
+    widget, handle = LRFindWidget(), FakeHandle()
+    monkeypatch.setattr(WidgetView, "open", classmethod(lambda cls: cls(widget)))
+    x, y = regression_data(64)
+    with pytest.raises(RuntimeError, match="the model broke"):
+        nnhp_magics.lrfind(lambda: seeded(linear_model), x, y, steps=20)
+    assert widget.status == "failed"
+    assert widget.summary == "failed after 5 of 20 steps: RuntimeError: the model broke"
+    assert len(widget.lrs) == 5
+
+    monkeypatch.setitem(sys.modules, "nnhp_magics.lrfind_widget", None)
+    monkeypatch.setattr(LiveView, "open", classmethod(lambda cls: cls(handle)))
+    with pytest.raises(RuntimeError, match="the model broke"):
+        nnhp_magics.lrfind(lambda: seeded(linear_model), x, y, steps=20)
+    assert "failed after 5 of 20 steps: RuntimeError: the model broke" in handle.updates[-1].data
+
+
 # --- picking a rate: the chart widget and lr.chosen ---
 
 

@@ -242,7 +242,8 @@ function drawChart(ui, model) {
 }
 
 function pickable(model) {
-  return model.get("status") !== "running" && model.get("low") > 0 && model.get("high") > 0;
+  const status = model.get("status");
+  return status !== "running" && status !== "failed" && model.get("low") > 0 && model.get("high") > 0;
 }
 
 function drawControls(ui, model) {
