@@ -31,6 +31,7 @@ DIVIDE_BY = 10.0
 LIVE_INTERVAL = 0.5
 LIVE_SHARE = 0.1
 FINISHED, DIVERGED, INTERRUPTED, FAILED = "finished", "diverged", "interrupted", "failed"
+DEFAULT_BATCH_SIZE = 32
 
 
 class LRFindWarning(UserWarning):
@@ -183,7 +184,7 @@ def lrfind(
     start: float = 1e-5,
     end: float = 10.0,
     steps: int = 500,
-    batch_size: int = 32,
+    batch_size: int | None = None,
     diverge: float = 4.0,
     smoothing: float = 0.98,
     quiet: bool = False,
@@ -228,7 +229,9 @@ def lrfind(
     return result
 
 
-def check_options(start: float, end: float, steps: int, batch_size: int, diverge: float, smoothing: float) -> None:
+def check_options(
+    start: float, end: float, steps: int, batch_size: int | None, diverge: float, smoothing: float
+) -> None:
     """Raise an NnhpError for an option outside its range, before anything loads."""
     if not start > 0:
         raise NnhpError(f"--start must be a learning rate above 0, got {start}.")
@@ -236,7 +239,7 @@ def check_options(start: float, end: float, steps: int, batch_size: int, diverge
         raise NnhpError(f"--start ({start}) must be below --end ({end}): the learning rate grows from start to end.")
     if int(steps) != steps or steps < 10:
         raise NnhpError(f"--steps must be a whole number of at least 10 mini-batches, got {steps}.")
-    if int(batch_size) != batch_size or batch_size < 1:
+    if batch_size is not None and (int(batch_size) != batch_size or batch_size < 1):
         raise NnhpError(f"--batch-size must be at least 1, got {batch_size}.")
     if not diverge > 1:
         raise NnhpError(f"--diverge must be above 1 (the loss's multiple of its minimum that stops), got {diverge}.")
@@ -302,8 +305,8 @@ def _compiled(model: Any) -> Any:
     return model
 
 
-def training_batches(x: Any, y: Any, batch_size: int) -> Iterator[tuple[Any, ...]]:
-    """Endless mini-batches: full-size batches of shuffled arrays (seed 0), or a batched tf.data.Dataset repeated."""
+def training_batches(x: Any, y: Any, batch_size: int | None) -> Iterator[tuple[Any, ...]]:
+    """Endless mini-batches: batches of shuffled arrays (seed 0; ``batch_size`` rows, 32 when None), or a batched tf.data.Dataset repeated."""
     import numpy as np
 
     from .data import as_array, is_dataset
@@ -311,6 +314,11 @@ def training_batches(x: Any, y: Any, batch_size: int) -> Iterator[tuple[Any, ...
     if is_dataset(x):
         if y is not None:
             raise NnhpError("X is a tf.data.Dataset, which carries its own targets: leave Y out.")
+        if batch_size is not None:
+            raise NnhpError(
+                f"--batch-size {batch_size} cannot apply to X, a tf.data.Dataset: it is batched already. "
+                "Leave --batch-size out, or batch the dataset with that size (dataset.unbatch().batch(n))."
+            )
         return _dataset_batches(x)
     if y is None:
         raise NnhpError("Y is missing: %lrfind takes BUILD X Y (or a batched tf.data.Dataset as X).")
@@ -319,7 +327,8 @@ def training_batches(x: Any, y: Any, batch_size: int) -> Iterator[tuple[Any, ...
         raise NnhpError(f"X and Y have different lengths: {len(xs)} rows of X but {len(ys)} of Y.")
     if not len(xs):
         raise NnhpError("X and Y hold no rows.")
-    return _array_batches(xs, ys, min(int(batch_size), len(xs)), np.random.default_rng(0))
+    size = DEFAULT_BATCH_SIZE if batch_size is None else int(batch_size)
+    return _array_batches(xs, ys, min(size, len(xs)), np.random.default_rng(0))
 
 
 def _peek(batches: Iterator[tuple[Any, ...]]) -> tuple[tuple[Any, ...], Iterator[tuple[Any, ...]]]:

@@ -85,7 +85,7 @@ class LRFindMagics(Magics):
     @argument("--start", type=float, default=1e-5, help="first learning rate (default 1e-5)")
     @argument("--end", type=float, default=10.0, help="last learning rate (default 10)")
     @argument("--steps", type=int, default=500, help="mini-batches, the rate growing geometrically (default 500)")
-    @argument("--batch-size", type=int, default=32, help="mini-batch size (default 32)")
+    @argument("--batch-size", type=int, default=None, help="mini-batch size for arrays (default 32; a tf.data.Dataset keeps its own)")
     @argument("--diverge", type=float, default=4.0, help="stop once the smoothed loss passes D x its minimum (4)")
     @argument("--smoothing", type=float, default=0.98, help="decay of the loss's moving average (default 0.98)")
     @argument("--quiet", action="store_true", help="no live chart: one summary line")

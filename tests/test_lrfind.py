@@ -126,6 +126,7 @@ def test_spec_using_a_none_suggestion_points_back_at_lrfind():
         ({"start": 1.0, "end": 1.0}, "must be below --end"),
         ({"start": 0.0}, "--start must be a learning rate above 0"),
         ({"diverge": 1.0}, "--diverge must be above 1"),
+        ({"batch_size": 0}, "--batch-size must be at least 1"),
         ({"n_nerons": 4}, "did you mean 'n_neurons'"),
         ({"epochs": 3}, "fit() setting"),
     ],
@@ -234,6 +235,8 @@ def test_build_gets_the_parameters_and_its_defaults_and_a_dataset_works(keras_re
     result = quiet_lrfind(build, dataset, None, steps=20, end=1e-2)
     assert seen == [(2, 4, 3e-3), (1, 8, 3e-3)]
     assert len(result.lrs) == 20
+    with pytest.raises(NnhpError, match="--batch-size 64 cannot apply to X, a tf.data.Dataset: it is batched already"):
+        quiet_lrfind(build, dataset, None, steps=20, batch_size=64)
 
 
 @pytest.mark.slow
