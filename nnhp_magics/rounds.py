@@ -69,8 +69,9 @@ class FollowUp:
         space, text = _parse_space(text, self.plan.namespace)
         check_names(space.names, self.plan.build, space=space)
         name = strategy or search.rounds[-1]["strategy"]
+        sampler = self.plan.sampler if name == "bayes" else "tpe"  # --sampler gp is bayes' model only
         chosen = make_strategy(name, space, seed=self.plan.config.seed, max_epochs=self.plan.config.epochs,
-                               sampler=self.plan.sampler)
+                               sampler=sampler)
         if chosen.size is not None and trials is not None and trials > chosen.size:
             raise NnhpError(f"trials={trials} exceeds the grid's {chosen.size} combinations.")
         count = trials or chosen.size or DEFAULT_ROUND_TRIALS

@@ -58,6 +58,21 @@ def test_gp_through_the_magic(ip):
     assert result.strategy == "bayes" and len(result.finished_trials()) == 6
 
 
+@needs_torch
+def test_a_gp_search_can_go_on_with_a_round_of_another_strategy():
+    import optuna
+
+    search = hpsearch(synthetic_build, *ZEROS, SPEC, valid=ZEROS, strategy="bayes", sampler="gp", trials=3, epochs=1,
+                      patience=0, seed=1, namespace={})
+    search.run_round(SPEC, strategy="random", trials=2)
+    assert isinstance(search._follow_up.plan.study.sampler, optuna.samplers.RandomSampler)
+    search.run_round(SPEC, trials=2)
+    assert [r["strategy"] for r in search.rounds] == ["bayes", "random", "random"]
+    search.run_round(SPEC, strategy="bayes", trials=2)
+    assert isinstance(search._follow_up.plan.study.sampler, optuna.samplers.GPSampler)
+    assert len(search.finished_trials()) == 9
+
+
 def test_missing_torch_is_a_clear_error_before_training(monkeypatch):
     monkeypatch.setitem(sys.modules, "torch", None)
     with pytest.raises(NnhpError, match=r"--sampler gp needs PyTorch.*pip install 'nnhp-magics\[gp\]'"):
