@@ -12,27 +12,13 @@ from __future__ import annotations
 import re
 
 import pytest
+from conftest import tiny_setup_cell
 from jupyterlab_browser import JS_KERNEL_READY, open_notebook, shot
 
 pytestmark = pytest.mark.browser
 
 NB_NAME = "explore.ipynb"
-SETUP = r'''
-import os
-os.environ["TF_NUM_INTRAOP_THREADS"] = os.environ["TF_NUM_INTEROP_THREADS"] = "1"
-import numpy as np
-import keras
-
-def build(units=4, learning_rate=0.01):
-    model = keras.Sequential([keras.Input(shape=(3,)), keras.layers.Dense(units, activation="relu"), keras.layers.Dense(1)])
-    model.compile(loss="mse", optimizer=keras.optimizers.SGD(learning_rate=learning_rate))
-    return model
-
-rng = np.random.default_rng(0)
-X = rng.normal(size=(64, 3)).astype("float32")
-y = X @ np.array([1.0, -1.0, 0.5], dtype="float32")
-%load_ext nnhp_magics
-'''
+SETUP = tiny_setup_cell(units=4, learning_rate=0.01, rows=64)
 SEARCH = """%%hpsearch build X y --trials 8 --epochs 3 --patience 0 --seed 0 -o found
 units = int(2, 16)
 learning_rate = loguniform(1e-3, 1e-1)

@@ -12,28 +12,14 @@ from __future__ import annotations
 import re
 
 import pytest
+from conftest import tiny_setup_cell
 from jupyterlab_browser import JS_KERNEL_READY, open_notebook, shot
 
 pytestmark = pytest.mark.browser
 
 NB_NAME = "lrfind.ipynb"
 
-SETUP = r'''
-import os
-os.environ["TF_NUM_INTRAOP_THREADS"] = os.environ["TF_NUM_INTEROP_THREADS"] = "1"
-import numpy as np
-import keras
-
-def build(units=8, learning_rate=1e-3):
-    model = keras.Sequential([keras.Input(shape=(3,)), keras.layers.Dense(units, activation="relu"), keras.layers.Dense(1)])
-    model.compile(loss="mse", optimizer=keras.optimizers.SGD(learning_rate=learning_rate))
-    return model
-
-rng = np.random.default_rng(0)
-X = rng.normal(size=(256, 3)).astype("float32")
-y = X @ np.array([1.0, -1.0, 0.5], dtype="float32")
-%load_ext nnhp_magics
-'''
+SETUP = tiny_setup_cell(units=8, learning_rate=1e-3, rows=256)
 LRFIND = "%lrfind build X y --steps 60 -o lr"
 PRINT = 'print("chosen", lr.chosen)'
 LITERAL = re.compile(r"^\d\.\de[+-]\d\d$")

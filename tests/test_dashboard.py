@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, tiny_setup_cell
 from nnhp_magics.dashboard import (
     Dashboard,
     DashboardState,
@@ -339,17 +339,8 @@ def test_the_trailing_update_comes_from_a_timer_thread():
 
 # ----- in a real kernel -------------------------------------------------------------------------
 
-SETUP = r'''
-import os
-os.environ["TF_NUM_INTRAOP_THREADS"] = os.environ["TF_NUM_INTEROP_THREADS"] = "1"
+SETUP = tiny_setup_cell(units=4, learning_rate=0.01, rows=64, extra=r'''
 import time
-import numpy as np
-import keras
-
-def build(units=4, learning_rate=0.01):
-    model = keras.Sequential([keras.Input(shape=(3,)), keras.layers.Dense(units, activation="relu"), keras.layers.Dense(1)])
-    model.compile(loss="mse", optimizer=keras.optimizers.SGD(learning_rate=learning_rate))
-    return model
 
 class Slow(keras.callbacks.Callback):
     """Makes each epoch last long enough to watch."""
@@ -357,12 +348,8 @@ class Slow(keras.callbacks.Callback):
         time.sleep(SLEEP)
 
 SLEEP = 0.3
-rng = np.random.default_rng(0)
-X = rng.normal(size=(64, 3)).astype("float32")
-y = X @ np.array([1.0, -1.0, 0.5], dtype="float32")
 slow = {"callbacks": [Slow()]}
-%load_ext nnhp_magics
-'''
+''')
 
 SEARCH = "%%hpsearch build X y --epochs 3 --patience 0 --seed 0 --fit-kwargs slow {options}\nunits = int(2, 8)\n"
 DASHBOARD_ID = "nnhp_magics.dashboard.Dashboard"

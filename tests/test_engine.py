@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from conftest import regression_data, textbook_build
+from conftest import TEXTBOOK_SPEC as SPEC
+from conftest import fast_search, regression_data, textbook_build
 from nnhp_magics import hpsearch
 from nnhp_magics.data import Arrays, Fold, prepare
 from nnhp_magics.errors import NnhpError
@@ -24,12 +25,6 @@ from nnhp_magics.training import (
 
 pytestmark = pytest.mark.usefixtures("keras_ready")
 
-SPEC = """
-n_hidden = choice(0, 1, 2)
-n_neurons = int(2, 16)
-learning_rate = loguniform(1e-3, 3e-2)
-"""
-
 
 @pytest.fixture
 def deterministic():
@@ -42,10 +37,7 @@ def deterministic():
     config.disable_op_determinism()
 
 
-def small(**overrides):
-    options = dict(trials=3, epochs=3, patience=2, seed=1, namespace={})
-    options.update(overrides)
-    return options
+small = fast_search(trials=3, epochs=3, patience=2)
 
 
 def layered_build(kind: str = "dense", optimizer: str = "sgd", loss: str = "mse", seed: int = 7):

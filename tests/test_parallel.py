@@ -8,26 +8,17 @@ import time
 
 import pytest
 
-from conftest import textbook_build
+from conftest import TEXTBOOK_SPEC as SPEC
+from conftest import fast_search, textbook_build
 from nnhp_magics import hpsearch
 from nnhp_magics.errors import NnhpError
 from nnhp_magics.events import EpochEnded, TrialFinished, TrialStarted
 from nnhp_magics.search import NOT_YET
 
-SPEC = """
-n_hidden = choice(0, 1, 2)
-n_neurons = int(2, 16)
-learning_rate = loguniform(1e-3, 3e-2)
-"""
-
 pytestmark = pytest.mark.usefixtures("keras_ready")
 
 
-def small(**overrides):
-    """Keyword arguments for a fast search on the shared two-worker cluster."""
-    options = dict(trials=4, epochs=2, patience=0, seed=1, namespace={}, workers=2)
-    options.update(overrides)
-    return options
+small = fast_search(trials=4, epochs=2, patience=0, workers=2)  # on the shared two-worker cluster
 
 
 @pytest.fixture(scope="session")

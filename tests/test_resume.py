@@ -17,25 +17,16 @@ import numpy as np
 import optuna
 import pytest
 
-from conftest import ROOT, regression_data, textbook_build
+from conftest import ROOT, fast_search, regression_data, textbook_build
+from conftest import TEXTBOOK_SPEC as SPEC
 from nnhp_magics import hpsearch, load_search
 from nnhp_magics.errors import NnhpError
 from nnhp_magics.storage import RECORD_ATTR, REQUEUE_ATTR, locate, open_storage
 
-SPEC = """
-n_hidden = choice(0, 1, 2)
-n_neurons = int(2, 16)
-learning_rate = loguniform(1e-3, 3e-2)
-"""
-
 pytestmark = pytest.mark.usefixtures("keras_ready")
 
 
-def small(**overrides):
-    """Keyword arguments for a fast search."""
-    options = dict(trials=3, epochs=2, patience=0, seed=1, namespace={})
-    options.update(overrides)
-    return options
+small = fast_search(trials=3, epochs=2, patience=0)
 
 
 class CountingBuild:

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from conftest import textbook_build
+from conftest import fast_search, textbook_build
 from nnhp_magics import hpsearch, load_search
 from nnhp_magics.dashboard import Dashboard, DashboardView
 from nnhp_magics.errors import NnhpError, SpecError
@@ -19,9 +19,7 @@ learning_rate = loguniform(1e-3, 1e-1)
 """
 
 
-def small(**extra: Any) -> dict[str, Any]:
-    """Few epochs, a seed, and no notebook names: a round trip of a few seconds."""
-    return {"trials": 6, "epochs": 3, "patience": 0, "seed": 0, "namespace": {}, **extra}
+small = fast_search(trials=6, epochs=3, patience=0, seed=0)  # a round trip of a few seconds
 
 
 @pytest.fixture(scope="module")

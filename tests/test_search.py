@@ -7,25 +7,16 @@ import math
 import numpy as np
 import pytest
 
-from conftest import regression_data, textbook_build
+from conftest import TEXTBOOK_SPEC as SPEC
+from conftest import fast_search, regression_data, textbook_build
 from nnhp_magics import hpsearch
 from nnhp_magics.errors import AllTrialsFailed, NnhpError, SpecError
 from nnhp_magics.events import EpochEnded, SearchEnded, SearchStarted, TrialFinished, TrialStarted
 
-SPEC = """
-n_hidden = choice(0, 1, 2)
-n_neurons = int(2, 16)
-learning_rate = loguniform(1e-3, 3e-2)
-"""
-
 pytestmark = pytest.mark.usefixtures("keras_ready")
 
 
-def small(**overrides):
-    """Keyword arguments for a fast search."""
-    options = dict(trials=3, epochs=3, patience=2, seed=1, namespace={})
-    options.update(overrides)
-    return options
+small = fast_search(trials=3, epochs=3, patience=2)
 
 
 def test_random_search_runs_the_budget_and_finds_a_best_model(data):
