@@ -265,7 +265,7 @@ class Dashboard(anywidget.AnyWidget):  # type: ignore[misc]
     Run again runs it as the next round in the background.
     """
 
-    _esm = widget_module("dashboard.js", "explore.js")
+    _esm = widget_module("dom.js", "dashboard.js", "explore.js")
     _css = widget_file("dashboard.css")
 
     run_id = traitlets.Unicode("").tag(sync=True)

@@ -17,7 +17,7 @@ from typing import Any
 import anywidget
 import traitlets
 
-from .frontend import widget_file
+from .frontend import widget_file, widget_module
 from .lrfind import FAILED, LiveView, LRFindResult, clip_rate, current_cell, failure_summary, y_limits
 
 
@@ -29,7 +29,7 @@ def _finite(values: list[float]) -> list[float | None]:
 class LRFindWidget(anywidget.AnyWidget):  # type: ignore[misc]
     """The range test's chart: synced curve and readings, and the picked rate ``chosen``, clipped to ``[low, high]``."""
 
-    _esm = widget_file("lrfind.js")
+    _esm = widget_module("dom.js", "lrfind.js")
     _css = widget_file("lrfind.css")
 
     status = traitlets.Unicode("running").tag(sync=True)

@@ -12,7 +12,7 @@ import pytest
 
 from conftest import ROOT
 
-FRONT_END = ("dashboard.js", "explore.js", "dashboard.css", "lrfind.js", "lrfind.css")
+FRONT_END = ("dom.js", "dashboard.js", "explore.js", "dashboard.css", "lrfind.js", "lrfind.css")
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +43,7 @@ def test_an_installed_wheel_finds_its_front_end(wheel: Path, tmp_path: Path):
     zipfile.ZipFile(wheel).extractall(site)
     code = (
         "import nnhp_magics, nnhp_magics.frontend as f, nnhp_magics.dashboard as d; "
-        "print(nnhp_magics.__file__); print(f.widgets_dir()); print(all((f.widgets_dir() / n).read_text() in d.Dashboard._esm for n in ('dashboard.js', 'explore.js')))"
+        "print(nnhp_magics.__file__); print(f.widgets_dir()); print(all((f.widgets_dir() / n).read_text() in d.Dashboard._esm for n in ('dom.js', 'dashboard.js', 'explore.js')))"
     )
     env = dict(os.environ, PYTHONPATH=str(site))
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=tmp_path,

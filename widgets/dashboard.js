@@ -3,7 +3,6 @@
 // does here that needs no Python (sorting, log axis, hover, copy) stays in the browser,
 // so it works while a foreground search keeps the kernel busy.
 
-const SVG_NS = "http://www.w3.org/2000/svg";
 const SYNCED = ["status", "info", "clock", "trials", "curves", "running", "best",
   "stoppable", "stopping", "exportable", "notice", "run_id", "explore", "importances", "rounds", "round_block"];
 const COUNTED = new Set(["complete", "pruned", "failed"]);
@@ -14,26 +13,6 @@ const LEGEND = [
   ["done", "finished trials"],
   ["best", "best trial"],
 ];
-
-/** Create an element: h("div", {class: "x", dataset: {a: 1}}, child, "text"). */
-function h(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [key, value] of Object.entries(attrs)) {
-    if (key === "class") node.className = value;
-    else if (key === "dataset") Object.assign(node.dataset, value);
-    else if (key === "text") node.textContent = value;
-    else node.setAttribute(key, value);
-  }
-  for (const child of children) node.append(child);
-  return node;
-}
-
-/** Create an SVG element with attributes. */
-function s(tag, attrs = {}) {
-  const node = document.createElementNS(SVG_NS, tag);
-  for (const [key, value] of Object.entries(attrs)) node.setAttribute(key, String(value));
-  return node;
-}
 
 /** A number the way Python's "{:.4g}" writes it. */
 export function fmt(value, digits = 4) {
@@ -118,22 +97,6 @@ export function sortRows(rows, sort, info, liveByTrial = new Map()) {
   return out.sort((a, b) =>
     compareValues(cellValue(a, col, liveByTrial.get(a.trial)), cellValue(b, col, liveByTrial.get(b.trial)), ascending)
     || a.trial - b.trial);
-}
-
-/** Copy text to the clipboard, with a fallback for pages without the async clipboard. */
-async function copyText(text) {
-  try {
-    await navigator.clipboard.writeText(text);
-    return true;
-  } catch (_) {
-    const area = h("textarea", { class: "nnhp-copy-buffer" });
-    area.value = text;
-    document.body.append(area);
-    area.select();
-    const ok = document.execCommand("copy");
-    area.remove();
-    return ok;
-  }
 }
 
 function buildSkeleton() {

@@ -3,32 +3,11 @@
 // Once it has ended, a click or a drag on the chart, or the slider, picks a learning rate:
 // it is rounded to the two significant digits shown and sent back to Python as lr.chosen.
 
-const SVG_NS = "http://www.w3.org/2000/svg";
 const CHART = { width: 640, height: 280, left: 56, right: 16, top: 22, bottom: 38 };
 const SYNCED = ["status", "steps", "lrs", "losses", "smoothed", "y_range", "low", "high",
   "suggestion", "steepest", "chosen", "summary"];
 const SLIDER_STEP = 0.02; // log10 units: about 4.7% per arrow key
 let charts = 0;
-
-/** Create an element: h("div", {class: "x"}, child, "text"). */
-function h(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [key, value] of Object.entries(attrs)) {
-    if (key === "class") node.className = value;
-    else if (key === "text") node.textContent = value;
-    else node.setAttribute(key, value);
-  }
-  for (const child of children) node.append(child);
-  return node;
-}
-
-/** Create an SVG element with attributes (and text). */
-function s(tag, attrs = {}, text = "") {
-  const node = document.createElementNS(SVG_NS, tag);
-  for (const [key, value] of Object.entries(attrs)) node.setAttribute(key, String(value));
-  if (text) node.textContent = text;
-  return node;
-}
 
 /** A learning rate as a Python literal, two significant digits: 3.2e-03 (what Python's f"{v:.1e}" writes). */
 export function literal(value) {
@@ -85,27 +64,6 @@ export function lossTicks(lo, hi) {
   const ticks = [];
   for (let k = Math.ceil(lo / step); k * step <= hi + step * 1e-9; k++) ticks.push(Number((k * step).toPrecision(12)));
   return ticks;
-}
-
-/** Copy text to the clipboard, with a fallback for pages without the async clipboard. */
-async function copyText(text) {
-  try {
-    await navigator.clipboard.writeText(text);
-    return true;
-  } catch (_) {
-    const area = h("textarea", { class: "nnhp-lrpick-buffer" });
-    area.value = text;
-    document.body.append(area);
-    area.select();
-    let ok = false;
-    try {
-      ok = document.execCommand("copy");
-    } catch (_) {
-      ok = false;
-    }
-    area.remove();
-    return ok;
-  }
 }
 
 /** The chart's scales: log10 of the rate across [low, high], the loss across y_range. */
