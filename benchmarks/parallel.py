@@ -8,6 +8,7 @@ search runs again in that process with the cluster and TensorFlow already up
 mode drew the same parameters.
 
     python benchmarks/parallel.py [--trials 16] [--rows 2000] [--epochs 20] [--patience 5] [--seed 0] [--engine auto]
+    python benchmarks/parallel.py --rows 11610 --epochs 100 --patience 10   # the textbook budget (README): ~5 min
 
 ``--engine fit`` trains with Keras' ``fit`` (per-step Python overhead, one core's
 worth of work per trial); the default graph engine makes a small MLP's trial use
