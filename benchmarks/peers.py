@@ -48,6 +48,7 @@ class Budget:
     epochs: int
     patience: int
     workdir: str
+    sampler: str = "tpe"
 
 
 @dataclass
@@ -99,13 +100,14 @@ def _early_stopping(patience: int) -> Any:
 
 
 def run_nnhp(strategy: str, seed: int, data: tuple, budget: Budget) -> Searched:
-    """One ``hpsearch`` with this strategy, exported as %hpexport would."""
+    """One ``hpsearch`` with this strategy (``bayes`` with the budget's sampler), exported as %hpexport would."""
     from nnhp_magics import hpsearch
 
     xt, yt, xv, yv = data[:4]
     search = hpsearch(
         textbook_build, xt, yt, TEXTBOOK_SPEC, valid=(xv, yv), strategy=strategy, trials=budget.trials,
         epochs=budget.epochs, patience=budget.patience, batch_size=32, seed=seed, namespace={},
+        sampler=budget.sampler if strategy == "bayes" else "tpe",
     )
     paths = search.export(Path(budget.workdir) / f"nnhp-{strategy}-{seed}")
     states = [t.state for t in search.trials]
@@ -394,6 +396,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--jobs", type=int, default=2, help="runs at a time, one TensorFlow thread each")
     parser.add_argument("--only", nargs="+", choices=RUNS, default=None, help="a subset of the runs")
     parser.add_argument("--verbose", action="store_true", help="keep the runs' own output")
+    parser.add_argument("--sampler", choices=("tpe", "gp"), default="tpe",
+                        help="the model behind nnhp bayes (gp needs the gp extra: PyTorch)")
     args = parser.parse_args()
     args.trials = args.trials or (10 if args.quick else 20)
     args.epochs = args.epochs or (20 if args.quick else 100)
@@ -405,9 +409,10 @@ def main() -> None:
     args = parse_args()
     runs = list(args.only or RUNS)
     workdir = tempfile.mkdtemp(prefix="nnhp-peers-")
-    budget = Budget(args.trials, args.epochs, args.patience, workdir)
+    budget = Budget(args.trials, args.epochs, args.patience, workdir, args.sampler)
     print(f"{len(runs)} runs x seeds {args.seeds}: {args.trials} trials, <= {args.epochs} epochs, patience "
-          f"{args.patience}, {args.jobs} at a time; grid is left out (continuous learning rate: no grid)", flush=True)
+          f"{args.patience}, {args.jobs} at a time, nnhp bayes with {args.sampler}; grid is left out (continuous learning rate: "
+          "no grid)", flush=True)
     started = time.perf_counter()
     try:
         results = run_all(runs, args.seeds, budget, args.jobs, args.verbose)
