@@ -36,6 +36,7 @@ def test_pick_a_rate_on_the_chart_and_use_it_in_the_next_cell(jlab, page):
     notebook = open_notebook(page, jlab, NB_NAME, [SETUP, LRFIND, PRINT])
     chart = notebook.locator(".nnhp-lrpick")
     expect(chart).to_have_attribute("data-status", re.compile("^(finished|diverged)$"), timeout=180_000)
+    expect(chart).to_have_attribute("data-pickable", "true")
     notebook.wait_for_function(JS_KERNEL_READY, timeout=120_000)
     svg = chart.locator("svg.nnhp-lrpick-chart")
     assert int(svg.get_attribute("data-points")) > 20, "the curve has its points"

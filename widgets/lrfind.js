@@ -221,6 +221,7 @@ function drawControls(ui, model) {
   ui.value.textContent = text || "none picked";
   ui.value.dataset.value = text;
   const ok = pickable(model);
+  ui.root.dataset.pickable = String(ok);
   ui.slider.disabled = !ok;
   if (ok) {
     ui.slider.min = String(Math.log10(low));
