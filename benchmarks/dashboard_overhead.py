@@ -31,7 +31,7 @@ import json, time
 import numpy as np
 import keras
 from nnhp_magics import hpsearch
-from nnhp_magics.dashboard import notebook_view
+from nnhp_magics.views.dashboard import notebook_view
 
 def build(n_hidden=1, n_neurons=16, learning_rate=3e-3):
     model = keras.Sequential([keras.Input(shape=(8,))])

@@ -108,8 +108,8 @@ def _time_fit(model: Any, config: str, x: Any, y: Any, xv: Any, yv: Any, repeat:
 
 
 def _time_graph(models: list[Any], jit: bool, x: Any, y: Any, xv: Any, yv: Any, repeat: int) -> dict[str, Any]:
-    from nnhp_magics.data import Arrays
-    from nnhp_magics.engine.graph import EpochProgram, epoch_order, feed_for, prepare_model
+    from nnhp_magics.core.data import Arrays
+    from nnhp_magics.training.engine.graph import EpochProgram, epoch_order, feed_for, prepare_model
 
     feed = feed_for(Arrays(x, y), Arrays(xv, yv))
     marks = [_clocks()]

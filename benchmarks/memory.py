@@ -28,7 +28,7 @@ def main() -> None:
     import psutil
 
     from nnhp_magics import hpsearch
-    from nnhp_magics.events import TrialFinished
+    from nnhp_magics.core.events import TrialFinished
 
     process = psutil.Process()
     peaks: dict[int, float] = {}

@@ -62,7 +62,7 @@ def child(args: argparse.Namespace) -> None:
     """Run one mode twice (cold, warm) in this process and print the figures as JSON."""
     from distributed import Client, LocalCluster
 
-    from nnhp_magics.executors import worker_env
+    from nnhp_magics.training.executors import worker_env
 
     started = time.perf_counter()
     client = None

@@ -263,7 +263,7 @@ def _warm_up(data: tuple) -> None:
     import optuna  # noqa: F401
     import sklearn.model_selection  # noqa: F401
 
-    import nnhp_magics.search  # noqa: F401
+    import nnhp_magics.search.loop  # noqa: F401
 
     keras.utils.set_random_seed(0)
     textbook_build().fit(data[0][:64], data[1][:64], epochs=1, verbose=0)

@@ -21,7 +21,7 @@ def by_hand(params_list, x, y, xv, yv, epochs, patience, seed):
     """The loop a user would write: set the seed, build, fit with the same callbacks."""
     import keras
 
-    from nnhp_magics.training import trial_seed
+    from nnhp_magics.training.trial import trial_seed
 
     for number, params in enumerate(params_list):
         keras.utils.set_random_seed(trial_seed(seed, number))

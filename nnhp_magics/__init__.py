@@ -12,25 +12,25 @@ from typing import Any
 __version__ = "0.1.0"
 __all__ = ["hpsearch", "lrfind", "load_search", "Search", "Trial", "parse_spec", "__version__"]
 
-from .lrfind import lrfind
+from nnhp_magics.lr_finder.range_test import lrfind
 
 
 def __getattr__(name: str) -> Any:
     """Load the public API on first use, keeping ``import nnhp_magics`` light."""
     if name == "hpsearch":
-        from .search import hpsearch
+        from nnhp_magics.search.loop import hpsearch
 
         return hpsearch
     if name in ("Search", "Trial"):
-        from . import results
+        from nnhp_magics.core import results
 
         return getattr(results, name)
     if name == "parse_spec":
-        from .spec import parse_spec
+        from nnhp_magics.core.spec import parse_spec
 
         return parse_spec
     if name == "load_search":
-        from .storage import load_search
+        from nnhp_magics.search.storage import load_search
 
         return load_search
     raise AttributeError(f"module 'nnhp_magics' has no attribute {name!r}")
@@ -38,9 +38,9 @@ def __getattr__(name: str) -> Any:
 
 def load_ipython_extension(ipython: Any) -> None:
     """``%load_ext nnhp_magics``: register the magics."""
-    from .magics import NnhpMagics
+    from nnhp_magics.magics.hpsearch import NnhpMagics
 
     ipython.register_magics(NnhpMagics)
-    from .lrfind_magics import LRFindMagics
+    from nnhp_magics.magics.lrfind import LRFindMagics
 
     ipython.register_magics(LRFindMagics)

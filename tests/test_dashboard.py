@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from conftest import ROOT, tiny_setup_cell
-from nnhp_magics.dashboard import (
+from nnhp_magics.views.dashboard import (
     Dashboard,
     DashboardState,
     DashboardView,
@@ -21,9 +21,9 @@ from nnhp_magics.dashboard import (
     params_code,
     widget_frontend,
 )
-from nnhp_magics.events import EpochEnded, SearchEnded, SearchStarted, TrialFinished, TrialStarted
-from nnhp_magics.frontend import widget_file, widgets_dir
-from nnhp_magics.results import Search, Trial, parse_objective
+from nnhp_magics.core.events import EpochEnded, SearchEnded, SearchStarted, TrialFinished, TrialStarted
+from nnhp_magics.views.frontend import widget_file, widgets_dir
+from nnhp_magics.core.results import Search, Trial, parse_objective
 
 
 class FakeClock:
@@ -291,7 +291,7 @@ def test_the_widget_never_shows_as_raw_widget_text():
 
 
 def test_a_terminal_shell_gets_the_text_view(ip):
-    from nnhp_magics.magics import NnhpMagics
+    from nnhp_magics.magics.hpsearch import NnhpMagics
 
     magics = NnhpMagics(ip)
     assert not widget_frontend(ip)
@@ -300,12 +300,12 @@ def test_a_terminal_shell_gets_the_text_view(ip):
 
 
 def test_without_anywidget_the_magic_falls_back_to_text(ip, monkeypatch):
-    from nnhp_magics.magics import NnhpMagics
+    from nnhp_magics.magics.hpsearch import NnhpMagics
 
     monkeypatch.setitem(sys.modules, "anywidget", None)
-    monkeypatch.delitem(sys.modules, "nnhp_magics.dashboard")
+    monkeypatch.delitem(sys.modules, "nnhp_magics.views.dashboard")
     assert NnhpMagics(ip)._views(quiet=False) == ([], False)
-    assert "nnhp_magics.dashboard" not in sys.modules, "the dashboard could not load, and the text view took over"
+    assert "nnhp_magics.views.dashboard" not in sys.modules, "the dashboard could not load, and the text view took over"
 
 
 def test_the_front_end_files_are_found_in_the_checkout():
@@ -352,7 +352,7 @@ slow = {"callbacks": [Slow()]}
 ''')
 
 SEARCH = "%%hpsearch build X y --epochs 3 --patience 0 --seed 0 --fit-kwargs slow {options}\nunits = int(2, 8)\n"
-DASHBOARD_ID = "nnhp_magics.dashboard.Dashboard"
+DASHBOARD_ID = "nnhp_magics.views.dashboard.Dashboard"
 
 
 class KernelDriver:

@@ -8,12 +8,12 @@ import pytest
 from conftest import TEXTBOOK_SPEC as SPEC
 from conftest import fast_search, regression_data, textbook_build
 from nnhp_magics import hpsearch
-from nnhp_magics.data import Arrays, Fold, prepare
+from nnhp_magics.core.data import Arrays, Fold, prepare
 from nnhp_magics.errors import NnhpError
-from nnhp_magics.events import EpochEnded
-from nnhp_magics.results import parse_objective
-from nnhp_magics.routing import Routed
-from nnhp_magics.training import (
+from nnhp_magics.core.events import EpochEnded
+from nnhp_magics.core.results import parse_objective
+from nnhp_magics.core.routing import Routed
+from nnhp_magics.training.trial import (
     FIT_STEPS_PER_EXECUTION,
     EngineUnsupported,
     FitConfig,
@@ -110,8 +110,8 @@ def test_early_stopping_stops_at_kerass_epoch_and_restores_the_same_weights(dete
 
 
 def test_one_traced_program_serves_every_fold_of_a_trial(deterministic):
-    from nnhp_magics.engine.graph import feed_for
-    from nnhp_magics.engine.single import GraphSession
+    from nnhp_magics.training.engine.graph import feed_for
+    from nnhp_magics.training.engine.single import GraphSession
 
     fold = fold_of()
     feed = feed_for(fold.train, fold.monitor)
@@ -127,7 +127,7 @@ def test_one_traced_program_serves_every_fold_of_a_trial(deterministic):
 
 def test_the_engines_own_shuffling_is_seeded_and_scores_match_fit_within_noise(data):
     x, y = data
-    from nnhp_magics.engine.graph import epoch_order
+    from nnhp_magics.training.engine.graph import epoch_order
 
     assert (epoch_order(50, 9, 3) == epoch_order(50, 9, 3)).all()
     assert (epoch_order(50, 9, 3) != epoch_order(50, 9, 4)).any()
@@ -319,7 +319,7 @@ class PruneOne:
 
 
 def test_a_pruned_member_leaves_the_pack_and_the_others_go_on(data):
-    from nnhp_magics.engine.packed import PackedExecutor
+    from nnhp_magics.training.engine.packed import PackedExecutor
 
     x, y = data
     training = prepare(x, y, seed=0)
@@ -333,7 +333,7 @@ def test_a_pruned_member_leaves_the_pack_and_the_others_go_on(data):
 
 
 def test_the_packed_executor_stops_pulling_trials_after_stop(data):
-    from nnhp_magics.engine.packed import PackedExecutor
+    from nnhp_magics.training.engine.packed import PackedExecutor
 
     class StopAll:
         def epoch_end(self, trial, fold, folds, epoch, logs):
@@ -374,7 +374,7 @@ def test_the_magic_takes_engine_pack_and_jit(ip, data):
 def test_converted_data_lives_only_as_long_as_its_arrays():
     import gc
 
-    from nnhp_magics.engine import graph
+    from nnhp_magics.training.engine import graph
 
     rows = np.ones((5, 2), dtype="float64")
     tensor = graph.as_tensor(rows)

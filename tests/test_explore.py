@@ -11,10 +11,10 @@ import pytest
 import scipy.stats
 
 from nnhp_magics.errors import NnhpError
-from nnhp_magics.explore import choose_trials, importances, parallel_coordinates_data, refine_spec, scatter_data
-from nnhp_magics.results import Objective, Search, Trial
-from nnhp_magics.space import Categorical, Fixed, FloatRange, IntRange
-from nnhp_magics.spec import parse_spec, space_from_dict
+from nnhp_magics.search.analysis import choose_trials, importances, parallel_coordinates_data, refine_spec, scatter_data
+from nnhp_magics.core.results import Objective, Search, Trial
+from nnhp_magics.core.space import Categorical, Fixed, FloatRange, IntRange
+from nnhp_magics.core.spec import parse_spec, space_from_dict
 
 MIN = Objective("val_loss", "minimize")
 MAX = Objective("val_accuracy", "maximize")
@@ -388,7 +388,7 @@ def test_parallel_coordinates_data_has_one_axis_per_parameter_and_none_where_ina
 
 def test_explore_imports_neither_tensorflow_nor_ipython():
     code = (
-        "import sys, nnhp_magics.explore; "
+        "import sys, nnhp_magics.search.analysis; "
         "assert not {'tensorflow', 'keras', 'IPython'} & set(sys.modules), 'explore is not pure'"
     )
     subprocess.run([sys.executable, "-c", code], check=True)

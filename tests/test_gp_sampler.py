@@ -27,8 +27,8 @@ def best_found(sampler: str, seed: int, trials: int = 10) -> float:
     """The best value of (x1 - 0.7)^2 + (x2 + 0.2)^2 that bayes with this sampler finds, driven by ask and tell."""
     import optuna
 
-    from nnhp_magics.spec import parse_spec
-    from nnhp_magics.strategies import make_strategy
+    from nnhp_magics.core.spec import parse_spec
+    from nnhp_magics.search.strategies import make_strategy
 
     space = parse_spec(SPEC)
     study = optuna.create_study(sampler=make_strategy("bayes", space, seed=seed, max_epochs=1, sampler=sampler).sampler)

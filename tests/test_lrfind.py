@@ -15,7 +15,7 @@ from IPython.core.error import UsageError
 
 import nnhp_magics
 from nnhp_magics.errors import NnhpError, SpecError
-from nnhp_magics.lrfind import (
+from nnhp_magics.lr_finder.range_test import (
     DIVERGED,
     FINISHED,
     INTERRUPTED,
@@ -25,7 +25,7 @@ from nnhp_magics.lrfind import (
     learning_rates,
     suggest,
 )
-from nnhp_magics.lrfind_magics import split_params, split_words
+from nnhp_magics.magics.lrfind import split_params, split_words
 
 STEPS = 200
 
@@ -107,7 +107,7 @@ def test_flat_or_rising_curve_gives_no_suggestion(curve, why):
 
 
 def test_spec_using_a_none_suggestion_points_back_at_lrfind():
-    from nnhp_magics.spec import parse_spec
+    from nnhp_magics.core.spec import parse_spec
 
     lr = synthetic_result(suggestion=None)
     lines = ("learning_rate = loguniform({lr.suggestion / 10}, {lr.suggestion * 3})", "learning_rate = {lr.suggestion}")
@@ -145,7 +145,7 @@ def test_importing_and_loading_the_extension_import_no_tensorflow():
         "shell = InteractiveShell.instance()\n"
         "shell.run_line_magic('load_ext', 'nnhp_magics')\n"
         "assert 'lrfind' in shell.magics_manager.magics['line']\n"
-        "import nnhp_magics.lrfind, nnhp_magics.lrfind_magics\n"
+        "import nnhp_magics.lr_finder.range_test, nnhp_magics.magics.lrfind\n"
         "assert callable(nnhp_magics.lrfind) and nnhp_magics.lrfind.__name__ == 'lrfind'\n"
         "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules\n"
     )
@@ -384,7 +384,7 @@ def test_live_view_draws_at_most_twice_a_second_and_slow_drawings_wait_longer():
 
 @pytest.mark.slow
 def test_without_anywidget_the_curve_draws_live_as_images_and_ends_with_the_result(keras_ready, monkeypatch, capsys):
-    core = importlib.import_module("nnhp_magics.lrfind")
+    core = importlib.import_module("nnhp_magics.lr_finder.range_test")
     now = [0.0]
 
     def tick():
@@ -393,7 +393,7 @@ def test_without_anywidget_the_curve_draws_live_as_images_and_ends_with_the_resu
 
     handle = FakeHandle()
     monkeypatch.setattr(core, "in_notebook", lambda: True)
-    monkeypatch.setitem(sys.modules, "nnhp_magics.lrfind_widget", None)
+    monkeypatch.setitem(sys.modules, "nnhp_magics.views.lrfind_widget", None)
     monkeypatch.setattr(LiveView, "open", classmethod(lambda cls: cls(handle, clock=tick)))
     x, y = regression_data(64)
     with warnings.catch_warnings():
@@ -434,9 +434,9 @@ def failing_rate_setter(after: int):
 
 @pytest.mark.slow
 def test_a_run_that_raises_marks_the_chart_and_the_image_view_failed(keras_ready, monkeypatch):
-    from nnhp_magics.lrfind_widget import LRFindWidget, WidgetView
+    from nnhp_magics.views.lrfind_widget import LRFindWidget, WidgetView
 
-    core = importlib.import_module("nnhp_magics.lrfind")
+    core = importlib.import_module("nnhp_magics.lr_finder.range_test")
     monkeypatch.setattr(core, "in_notebook", lambda: True)
     monkeypatch.setattr(core, "rate_setter", failing_rate_setter(after=5))
     monkeypatch.setattr("IPython.display.display", lambda *objs, **kwargs: None)
@@ -449,7 +449,7 @@ def test_a_run_that_raises_marks_the_chart_and_the_image_view_failed(keras_ready
     assert widget.summary == "failed after 5 of 20 steps: RuntimeError: the model broke"
     assert len(widget.lrs) == 5
 
-    monkeypatch.setitem(sys.modules, "nnhp_magics.lrfind_widget", None)
+    monkeypatch.setitem(sys.modules, "nnhp_magics.views.lrfind_widget", None)
     monkeypatch.setattr(LiveView, "open", classmethod(lambda cls: cls(handle)))
     with pytest.raises(RuntimeError, match="the model broke"):
         nnhp_magics.lrfind(lambda: seeded(linear_model), x, y, steps=20)
@@ -461,7 +461,7 @@ def test_a_run_that_raises_marks_the_chart_and_the_image_view_failed(keras_ready
 
 def shown_chart(result: LRFindResult, monkeypatch) -> tuple[object, list]:
     """The chart a notebook run leaves: fed the curve, then closed on the result; what it displays is recorded."""
-    from nnhp_magics.lrfind_widget import LRFindWidget, WidgetView
+    from nnhp_magics.views.lrfind_widget import LRFindWidget, WidgetView
 
     shown = []
     monkeypatch.setattr("IPython.display.display", lambda *objs, **kwargs: shown.extend(objs))
@@ -473,10 +473,10 @@ def shown_chart(result: LRFindResult, monkeypatch) -> tuple[object, list]:
 
 @pytest.mark.slow
 def test_in_a_notebook_the_chart_gets_the_curve_live_and_the_reading_at_the_end(keras_ready, monkeypatch):
-    from nnhp_magics.lrfind import y_limits
-    from nnhp_magics.lrfind_widget import LRFindWidget, WidgetView
+    from nnhp_magics.lr_finder.range_test import y_limits
+    from nnhp_magics.views.lrfind_widget import LRFindWidget, WidgetView
 
-    core = importlib.import_module("nnhp_magics.lrfind")
+    core = importlib.import_module("nnhp_magics.lr_finder.range_test")
     now = [0.0]
 
     def tick():
@@ -507,7 +507,7 @@ def test_in_a_notebook_the_chart_gets_the_curve_live_and_the_reading_at_the_end(
 
 
 def test_a_pick_in_the_browser_reaches_lr_chosen_clipped_to_the_tested_range(monkeypatch):
-    from nnhp_magics.spec import parse_spec
+    from nnhp_magics.core.spec import parse_spec
 
     result = synthetic_result()
     widget, _ = shown_chart(result, monkeypatch)

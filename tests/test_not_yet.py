@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from nnhp_magics.search import NOT_YET
+from nnhp_magics.search.loop import NOT_YET
 
 STILL_MISSING: set[str] = set()
 

@@ -12,8 +12,8 @@ from conftest import TEXTBOOK_SPEC as SPEC
 from conftest import fast_search, textbook_build
 from nnhp_magics import hpsearch
 from nnhp_magics.errors import NnhpError
-from nnhp_magics.events import EpochEnded, TrialFinished, TrialStarted
-from nnhp_magics.search import NOT_YET
+from nnhp_magics.core.events import EpochEnded, TrialFinished, TrialStarted
+from nnhp_magics.search.loop import NOT_YET
 
 pytestmark = pytest.mark.usefixtures("keras_ready")
 
@@ -24,7 +24,7 @@ small = fast_search(trials=4, epochs=2, patience=0, workers=2)  # on the shared 
 @pytest.fixture(scope="session")
 def client():
     """The two-process cluster that --workers 2 starts, kept for the whole session (as in a kernel)."""
-    from nnhp_magics.executors import close_local_cluster, local_client
+    from nnhp_magics.training.executors import close_local_cluster, local_client
 
     yield local_client(2)
     close_local_cluster()
@@ -146,10 +146,10 @@ def test_stop_reaches_remote_trials_within_an_epoch(data, client):
 
 
 def test_pruning_decisions_travel_back_to_the_workers(data, client):
-    from nnhp_magics.data import prepare
-    from nnhp_magics.executors import make_executor
-    from nnhp_magics.results import Objective
-    from nnhp_magics.training import PRUNE, FitConfig, TrialTask
+    from nnhp_magics.core.data import prepare
+    from nnhp_magics.training.executors import make_executor
+    from nnhp_magics.core.results import Objective
+    from nnhp_magics.training.trial import PRUNE, FitConfig, TrialTask
 
     x, y = data
 
@@ -185,7 +185,7 @@ def test_hyperband_and_bayes_run_with_trials_in_flight(data, client):
 
 
 def test_a_hyperband_round_after_a_random_one_waits_for_remote_pruning_decisions(data, client, monkeypatch):
-    import nnhp_magics.search as search_module
+    import nnhp_magics.search.loop as search_module
 
     x, y = data
     search = hpsearch(textbook_build, x, y, "learning_rate = loguniform(1e-3, 3e-2)", **small(trials=2, epochs=9))

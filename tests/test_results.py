@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from nnhp_magics.errors import NnhpError
-from nnhp_magics.results import Objective, Search, Trial, export_paths, format_params, parse_objective
+from nnhp_magics.core.results import Objective, Search, Trial, export_paths, format_params, parse_objective
 
 
 @pytest.mark.parametrize(
@@ -135,7 +135,7 @@ def test_an_interrupt_during_cleanup_is_held_then_raised():
     import os
     import signal
 
-    from nnhp_magics.backend import deferred_interrupt
+    from nnhp_magics.training.backend import deferred_interrupt
 
     reached_end_of_block = []
     with pytest.raises(KeyboardInterrupt):

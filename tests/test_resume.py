@@ -21,7 +21,7 @@ from conftest import ROOT, fast_search, regression_data, textbook_build
 from conftest import TEXTBOOK_SPEC as SPEC
 from nnhp_magics import hpsearch, load_search
 from nnhp_magics.errors import NnhpError
-from nnhp_magics.storage import RECORD_ATTR, REQUEUE_ATTR, locate, open_storage
+from nnhp_magics.search.storage import RECORD_ATTR, REQUEUE_ATTR, locate, open_storage
 
 pytestmark = pytest.mark.usefixtures("keras_ready")
 
@@ -63,7 +63,7 @@ def test_a_rerun_resumes_and_raising_trials_extends_the_study(data, tmp_path):
 
 
 def test_finished_trials_are_shown_before_the_first_new_one_starts(data, tmp_path):
-    from nnhp_magics.events import SearchStarted
+    from nnhp_magics.core.events import SearchStarted
 
     x, y = data
     url = str(tmp_path / "search.journal")
@@ -387,5 +387,5 @@ def test_postgresql_storage_resumes_and_reloads(data, postgres_url):
 
 
 def test_storage_modules_import_no_tensorflow():
-    code = "import sys, nnhp_magics.storage, nnhp_magics.executors; assert 'tensorflow' not in sys.modules"
+    code = "import sys, nnhp_magics.search.storage, nnhp_magics.training.executors; assert 'tensorflow' not in sys.modules"
     subprocess.run([sys.executable, "-c", textwrap.dedent(code)], check=True, cwd=ROOT)

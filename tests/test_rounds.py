@@ -9,7 +9,7 @@ import pytest
 
 from conftest import fast_search, textbook_build
 from nnhp_magics import hpsearch, load_search
-from nnhp_magics.dashboard import Dashboard, DashboardView
+from nnhp_magics.views.dashboard import Dashboard, DashboardView
 from nnhp_magics.errors import NnhpError, SpecError
 
 SPEC = """
@@ -198,8 +198,8 @@ def test_a_lost_trial_of_a_later_round_is_not_queued_into_the_first_rounds_space
     import optuna
     from optuna.trial import TrialState
 
-    from nnhp_magics import storage as store
-    from nnhp_magics.results import Trial
+    from nnhp_magics.search import storage as store
+    from nnhp_magics.core.results import Trial
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(storage=f"sqlite:///{tmp_path / 'lost.db'}", study_name="lost")

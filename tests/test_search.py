@@ -11,7 +11,7 @@ from conftest import TEXTBOOK_SPEC as SPEC
 from conftest import fast_search, regression_data, textbook_build
 from nnhp_magics import hpsearch
 from nnhp_magics.errors import AllTrialsFailed, NnhpError, SpecError
-from nnhp_magics.events import EpochEnded, SearchEnded, SearchStarted, TrialFinished, TrialStarted
+from nnhp_magics.core.events import EpochEnded, SearchEnded, SearchStarted, TrialFinished, TrialStarted
 
 pytestmark = pytest.mark.usefixtures("keras_ready")
 
@@ -91,7 +91,7 @@ def test_cross_validation_scores_the_mean_over_held_out_folds_and_refits(data):
 
 
 def test_validation_split_holds_out_a_seeded_fraction(data):
-    from nnhp_magics.data import prepare
+    from nnhp_magics.core.data import prepare
 
     x, y = data
     prepared = prepare(x, y, validation_split_fraction=0.25, seed=3)

@@ -84,8 +84,8 @@ def best_on_known_optimum(strategy: str, seed: int, trials: int) -> float:
     """The best value the strategy's sampler finds for (x1 - 0.7)^2 + (x2 + 0.2)^2, driven like the search loop."""
     import optuna
 
-    from nnhp_magics.spec import parse_spec
-    from nnhp_magics.strategies import make_strategy
+    from nnhp_magics.core.spec import parse_spec
+    from nnhp_magics.search.strategies import make_strategy
 
     space = parse_spec("x1 = float(-1, 1)\nx2 = float(-1, 1)")
     chosen = make_strategy(strategy, space, seed=seed, max_epochs=1)

@@ -44,7 +44,7 @@ def expected_rates(warmup_epochs: float, steps_per_epoch: int, epochs: int, base
 
 @pytest.mark.parametrize("warmup_epochs", [2, 1.5])
 def test_each_ramp_step_gets_the_formula_rate_then_the_rate_is_left_alone(keras_ready, warmup_epochs):
-    from nnhp_magics.training import warm_up
+    from nnhp_magics.training.trial import warm_up
 
     x, y = regression_data(64)
     recorder = rate_recorder()
@@ -56,7 +56,7 @@ def test_each_ramp_step_gets_the_formula_rate_then_the_rate_is_left_alone(keras_
 
 
 def test_a_fit_that_ends_inside_the_ramp_gets_the_compiled_rate_back(keras_ready):
-    from nnhp_magics.training import warm_up
+    from nnhp_magics.training.trial import warm_up
 
     x, y = regression_data(64)
     model = textbook_build()

@@ -42,7 +42,7 @@ def test_an_installed_wheel_finds_its_front_end(wheel: Path, tmp_path: Path):
     site = tmp_path / "site"
     zipfile.ZipFile(wheel).extractall(site)
     code = (
-        "import nnhp_magics, nnhp_magics.frontend as f, nnhp_magics.dashboard as d; "
+        "import nnhp_magics, nnhp_magics.views.frontend as f, nnhp_magics.views.dashboard as d; "
         "print(nnhp_magics.__file__); print(f.widgets_dir()); print(all((f.widgets_dir() / n).read_text() in d.Dashboard._esm for n in ('dom.js', 'dashboard.js', 'explore.js')))"
     )
     env = dict(os.environ, PYTHONPATH=str(site))
@@ -56,7 +56,7 @@ def test_an_installed_wheel_finds_its_front_end(wheel: Path, tmp_path: Path):
 
 def test_the_editable_checkout_finds_its_front_end():
     import nnhp_magics
-    from nnhp_magics.frontend import widgets_dir
+    from nnhp_magics.views.frontend import widgets_dir
 
     assert Path(nnhp_magics.__file__).resolve().parent == ROOT / "nnhp_magics"
     assert widgets_dir() == ROOT / "widgets"

@@ -1,0 +1,499 @@
+"""The result model: one ``Trial`` record per trial, and the ``Search`` that holds them.
+
+Pure logic: no TensorFlow or IPython import. A ``Search`` is live while its search
+runs (trials fill in, ``best_*`` give the best so far) and final afterwards; the
+same object backs the leaderboard, the exports and the static HTML view.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+import threading
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable
+
+from nnhp_magics.errors import NnhpError
+
+if TYPE_CHECKING:
+    from nnhp_magics.core.space import SearchSpace
+
+RUNNING, COMPLETE, PRUNED, FAILED, INTERRUPTED = "running", "complete", "pruned", "failed", "interrupted"
+FINISHED_STATES = (COMPLETE, PRUNED, FAILED)
+
+
+@dataclass
+class Trial:
+    """Everything known about one trial: parameters, state, score, per-epoch history, cost."""
+
+    number: int
+    params: dict[str, Any]
+    state: str = RUNNING
+    score: float | None = None
+    score_std: float | None = None
+    fold_scores: list[float] = field(default_factory=list)
+    history: dict[str, list[float]] = field(default_factory=dict)
+    fold_histories: list[dict[str, list[float]]] = field(default_factory=list)
+    best_epochs: list[int] = field(default_factory=list)
+    epochs: int = 0
+    seconds: float = 0.0
+    error: str | None = None
+    engine: str = "fit"
+    round: int = 1
+
+    @property
+    def best_epoch(self) -> float | None:
+        """The restored best epoch (1-based); the mean over folds under CV."""
+        if not self.best_epochs:
+            return None
+        return sum(self.best_epochs) / len(self.best_epochs)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready copy (tuples in parameters become lists)."""
+        return json.loads(json.dumps(asdict(self), default=_jsonable))
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Trial:
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        return cls(**known)
+
+
+def _jsonable(value: Any) -> Any:
+    if hasattr(value, "item"):
+        return value.item()
+    if isinstance(value, (set, frozenset)):
+        return sorted(value)
+    return repr(value)
+
+
+@dataclass(frozen=True)
+class Objective:
+    """The metric to optimise and its direction."""
+
+    name: str
+    direction: str  # "minimize" or "maximize"
+
+    @property
+    def minimize(self) -> bool:
+        return self.direction == "minimize"
+
+    def better(self, a: float, b: float) -> bool:
+        """Whether score ``a`` beats score ``b``."""
+        return a < b if self.minimize else a > b
+
+    def describe(self) -> str:
+        return f"{self.name} ({'min' if self.minimize else 'max'})"
+
+
+_MIN_WORDS = ("loss", "error", "mse", "mae", "mape", "msle", "rmse", "crossentropy", "hinge", "poisson", "kl")
+_MAX_WORDS = ("accuracy", "acc", "auc", "r2", "precision", "recall", "f1", "iou")
+
+
+def parse_objective(text: str) -> Objective:
+    """Turn ``val_loss``, ``max:val_f1`` and the like into an Objective.
+
+    The direction is inferred from the metric name; names it cannot classify need a
+    ``min:`` or ``max:`` prefix.
+    """
+    text = text.strip()
+    for prefix, direction in (("min:", "minimize"), ("max:", "maximize")):
+        if text.startswith(prefix):
+            name = text[len(prefix):].strip()
+            if not name:
+                raise NnhpError(f"--objective {text!r} names no metric after {prefix!r}.")
+            return Objective(name, direction)
+    base = text[4:] if text.startswith("val_") else text
+    words = base.lower().replace("-", "_").split("_")
+    if any(w in _MAX_WORDS for w in words) or base.lower() in _MAX_WORDS:
+        return Objective(text, "maximize")
+    if any(w in _MIN_WORDS for w in words) or base.lower() in _MIN_WORDS:
+        return Objective(text, "minimize")
+    raise NnhpError(
+        f"--objective {text!r}: cannot tell whether to minimise or maximise it. "
+        f"Write --objective min:{text} or --objective max:{text}."
+    )
+
+
+class Search:
+    """The result of a search, live while it runs and final afterwards.
+
+    ``best_params``, ``best_score``, ``best_trial`` and ``best_model`` give the best
+    complete trial so far; ``trials`` holds every trial record in start order;
+    ``leaderboard()``, ``to_csv()``, ``export()``, ``plot()`` and the notebook's
+    HTML view read from them. ``space`` is the SearchSpace it ran with (None when
+    reopened from storage) and ``magic_line`` the ``%%hpsearch`` line that started
+    it, when known; ``importances()``, ``refine()`` and ``refine_cell()`` use them.
+    ``run_round()`` runs a refined spec as more trials of the same search (in the
+    kernel that ran it), and ``rounds`` keeps each round's spec.
+    """
+
+    def __init__(
+        self,
+        *,
+        objective: Objective,
+        param_names: list[str],
+        strategy: str = "random",
+        budget: int = 10,
+        cv: int | None = None,
+        max_epochs: int = 100,
+        spec_text: str = "",
+        study_name: str | None = None,
+    ) -> None:
+        self.objective = objective
+        self.param_names = list(param_names)
+        self.strategy = strategy
+        self.budget = budget
+        self.cv = cv
+        self.max_epochs = max_epochs
+        self.study_name = study_name
+        self.rounds: list[dict[str, Any]] = [
+            {"round": 1, "spec": spec_text, "strategy": strategy, "trials": budget, "param_names": list(param_names)}
+        ]
+        self.trials: list[Trial] = []
+        self.space: SearchSpace | None = None
+        self.magic_line: str | None = None
+        self.stop_reason: str | None = None
+        self.started_at: float | None = None
+        self.ended_at: float | None = None
+        self._lock = threading.RLock()
+        self._done = threading.Event()
+        self._stop_requested = threading.Event()
+        self._best_model: Any = None
+        self._best_model_trial: int | None = None
+        self._refit: Callable[[Trial], Any] | None = None
+        self._error: BaseException | None = None
+        self._thread: threading.Thread | None = None
+        self._follow_up: Callable[..., Search] | None = None
+        self._listen: Callable[[Callable[[Any], None]], None] | None = None
+
+    # ----- filling in (called by the search loop) -------------------------------------------
+    def _add(self, trial: Trial) -> None:
+        with self._lock:
+            self.trials = [t for t in self.trials if t.number != trial.number] + [trial]
+            self.trials.sort(key=lambda t: t.number)
+
+    def _offer_model(self, trial: Trial, model: Any) -> None:
+        """Keep ``model`` if ``trial`` is now the best complete trial (without CV)."""
+        with self._lock:
+            best = self.best_trial_or_none
+            if best is not None and best.number == trial.number:
+                self._best_model = model
+                self._best_model_trial = trial.number
+
+    def _finish(self, reason: str) -> None:
+        self.stop_reason = reason
+        self._done.set()
+
+    def _add_param_names(self, names: list[str]) -> None:
+        """Leaderboard columns for parameters a later round added, in order."""
+        with self._lock:
+            self.param_names += [n for n in names if n not in self.param_names]
+
+    def _reopen(self, budget: int) -> None:
+        """A follow-up round starts: live again, with the budget raised to ``budget`` finished trials."""
+        with self._lock:
+            self.budget = budget
+            self.stop_reason, self.ended_at, self._error = None, None, None
+            self._stop_requested.clear()
+            self._done.clear()
+
+    # ----- control ----------------------------------------------------------------------------
+    @property
+    def done(self) -> bool:
+        """True once the search has ended (always True for a finished foreground search)."""
+        return self._done.is_set()
+
+    def wait(self, timeout: float | None = None) -> Search:
+        """Block until a background search ends; re-raises an error it ended with."""
+        self._done.wait(timeout)
+        if self._error is not None:
+            raise self._error
+        return self
+
+    def stop(self) -> None:
+        """Ask the search to end gracefully: finished trials kept, running ones ``interrupted``."""
+        self._stop_requested.set()
+
+    @property
+    def stop_requested(self) -> bool:
+        return self._stop_requested.is_set()
+
+    # ----- reading ----------------------------------------------------------------------------
+    def finished_trials(self) -> list[Trial]:
+        return [t for t in self.trials if t.state in FINISHED_STATES]
+
+    def count_toward_budget(self) -> int:
+        return len(self.finished_trials())
+
+    @property
+    def best_trial_or_none(self) -> Trial | None:
+        best: Trial | None = None
+        for t in self.trials:
+            if t.state != COMPLETE or t.score is None or math.isnan(t.score):
+                continue
+            if best is None or self.objective.better(t.score, best.score):  # type: ignore[arg-type]
+                best = t
+        return best
+
+    @property
+    def best_trial(self) -> Trial:
+        """The complete trial with the best score."""
+        best = self.best_trial_or_none
+        if best is None:
+            raise NnhpError(self._no_best_message())
+        return best
+
+    @property
+    def best_params(self) -> dict[str, Any]:
+        return dict(self.best_trial.params)
+
+    @property
+    def best_score(self) -> float:
+        return float(self.best_trial.score)  # type: ignore[arg-type]
+
+    @property
+    def best_model(self) -> Any:
+        """The best model: the best trial's own model, or under CV a refit on all the data.
+
+        The refit runs once, on first access, for the mean restored-best epoch of the
+        best trial's folds.
+        """
+        best = self.best_trial
+        with self._lock:
+            if self._best_model is not None and self._best_model_trial == best.number:
+                return self._best_model
+        if self._refit is None:
+            raise NnhpError(
+                f"trial {best.number}'s model is not available in this process "
+                "(reopened searches keep only the models saved with their trials)."
+            )
+        model = self._refit(best)
+        with self._lock:
+            self._best_model, self._best_model_trial = model, best.number
+        return model
+
+    def _no_best_message(self) -> str:
+        if not self.trials:
+            return "the search has no finished trial yet."
+        failed = [t for t in self.trials if t.state == FAILED]
+        if failed and len(failed) == len(self.trials):
+            return "every trial failed:\n" + summarize_failures(failed)
+        return "no trial completed yet, so there is no best trial."
+
+    def leaderboard(self) -> Any:
+        """One row per trial, best first: a pandas DataFrame when pandas is installed, else dicts."""
+        rows = self.leaderboard_rows()
+        try:
+            import pandas as pd
+        except ImportError:
+            return rows
+        frame = pd.DataFrame(rows, columns=self.leaderboard_columns())
+        return frame.set_index("trial")
+
+    def leaderboard_columns(self) -> list[str]:
+        cols = ["trial", "state", "score"]
+        if self.cv:
+            cols.append("score_std")
+        cols += self.param_names + ["epochs", "best_epoch", "seconds", "round", "engine", "error"]
+        return cols
+
+    def leaderboard_rows(self) -> list[dict[str, Any]]:
+        """Rows sorted by score (best first); unscored trials follow in number order."""
+        sign = 1 if self.objective.minimize else -1
+        scored = [t for t in self.trials if t.score is not None and not math.isnan(t.score)]
+        unscored = [t for t in self.trials if t not in scored]
+        ordered = sorted(scored, key=lambda t: (t.state != COMPLETE, sign * t.score, t.number))  # type: ignore[operator]
+        ordered += sorted(unscored, key=lambda t: t.number)
+        rows = []
+        for t in ordered:
+            row: dict[str, Any] = {"trial": t.number, "state": t.state, "score": t.score}
+            if self.cv:
+                row["score_std"] = t.score_std
+            for name in self.param_names:
+                row[name] = t.params.get(name)
+            best_epoch = t.best_epoch
+            row.update(
+                epochs=t.epochs,
+                best_epoch=None if best_epoch is None else round(best_epoch, 1),
+                seconds=round(t.seconds, 2),
+                round=t.round,
+                engine=t.engine,
+                error=t.error,
+            )
+            rows.append(row)
+        return rows
+
+    def to_csv(self, path: str | os.PathLike[str] | None = None) -> str:
+        """The leaderboard as CSV text, also written to ``path`` when given."""
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=self.leaderboard_columns(), lineterminator="\n")
+        writer.writeheader()
+        for row in self.leaderboard_rows():
+            writer.writerow({k: ("" if v is None else v) for k, v in row.items()})
+        text = buffer.getvalue()
+        if path is not None:
+            Path(path).write_text(text)
+        return text
+
+    def export(self, path: str | os.PathLike[str], overwrite: bool = False) -> dict[str, Path]:
+        """Save the best model (``.keras``), its parameters (``.params.json``) and the leaderboard (``.leaderboard.csv``)."""
+        paths = export_paths(path)
+        check_export_paths(paths, overwrite)
+        best = self.best_trial
+        model = self.best_model
+        paths["model"].parent.mkdir(parents=True, exist_ok=True)
+        model.save(paths["model"])
+        paths["params"].write_text(
+            json.dumps(
+                {"trial": best.number, "score": best.score, "objective": self.objective.name, "params": best.params},
+                indent=2,
+                default=_jsonable,
+            )
+        )
+        self.to_csv(paths["leaderboard"])
+        return paths
+
+    def plot(self) -> Any:
+        """A matplotlib figure of every trial's validation curve, the best one marked."""
+        from nnhp_magics.views.plots import search_figure
+
+        return search_figure(self)
+
+    # ----- exploring (explore.py) -------------------------------------------------------------
+    def importances(self) -> dict[str, float]:
+        """Each tunable parameter's importance by Optuna's fANOVA, largest first (see ``explore.importances``)."""
+        from nnhp_magics.search.analysis import importances
+
+        return importances(self)
+
+    def refine(self, top: float = 0.25, selected: list[int] | None = None, margin: float = 0.1) -> str:
+        """Spec text narrowed around the best ``top`` fraction, or the ``selected``, of complete trials (see ``explore.refine_spec``)."""
+        from nnhp_magics.search.analysis import refine_spec, search_space
+
+        return refine_spec(
+            search_space(self), list(self.trials), self.objective, top=top, selected=selected, margin=margin
+        )
+
+    def refine_cell(
+        self,
+        top: float = 0.25,
+        selected: list[int] | None = None,
+        margin: float = 0.1,
+        *,
+        strategy: str | None = None,
+        trials: int | None = None,
+    ) -> str:
+        """A ready ``%%hpsearch`` cell running the refined spec; the spec text alone when ``magic_line`` is unknown."""
+        from nnhp_magics.search.analysis import refine_cell
+
+        return refine_cell(self, top=top, selected=selected, margin=margin, strategy=strategy, trials=trials)
+
+    def run_round(
+        self,
+        spec: str | None = None,
+        *,
+        strategy: str | None = None,
+        trials: int | None = None,
+        top: float = 0.25,
+        selected: list[int] | None = None,
+        background: bool = False,
+    ) -> Search:
+        """Run ``spec`` (default: ``refine(top, selected)``) as the next round of this search; returns ``self``.
+
+        The new trials join ``trials`` and the leaderboard with their round number,
+        in the same Optuna study (and storage); ``rounds`` gains the round's spec.
+        ``strategy`` defaults to the last round's, ``trials`` to 10 (a grid's size
+        under ``grid``). Works in the kernel that ran the search, once it has ended.
+        """
+        if self._follow_up is None:
+            raise NnhpError(
+                "this search cannot run another round here: a round needs the build function and the data, "
+                "which only the kernel that ran the search holds. Re-run its cell (with --storage the "
+                "finished trials come back at once), then call run_round()."
+            )
+        return self._follow_up(
+            spec, strategy=strategy, trials=trials, top=top, selected=selected, background=background
+        )
+
+    def explore(self) -> Any:
+        """A dashboard of this search for looking back: importances, scatter, parallel coordinates, refine, run again."""
+        from nnhp_magics.views.dashboard import explore_widget
+
+        return explore_widget(self)
+
+    def summary(self) -> str:
+        """One line: trials by state and the best score with its parameters."""
+        counts: dict[str, int] = {}
+        for t in self.trials:
+            counts[t.state] = counts.get(t.state, 0) + 1
+        states = ", ".join(f"{n} {s}" for s, n in counts.items()) or "no trials"
+        best = self.best_trial_or_none
+        if best is None:
+            return f"{len(self.trials)} trials ({states}); no complete trial."
+        return (
+            f"{len(self.trials)} trials ({states}); best {self.objective.name} = {best.score:.6g} "
+            f"(trial {best.number}) with {format_params(best.params)}"
+        )
+
+    def __repr__(self) -> str:
+        status = "done" if self.done else "running"
+        return f"<Search {self.strategy} {status}: {self.summary()}>"
+
+    def _repr_html_(self) -> str:
+        from nnhp_magics.views.html import search_html
+
+        return search_html(self)
+
+
+def format_params(params: dict[str, Any]) -> str:
+    """``dict(a=1, b='relu')``: the literal a user can paste."""
+    return "dict(" + ", ".join(f"{k}={_short_repr(v)}" for k, v in params.items()) + ")"
+
+
+def _short_repr(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.6g}" if math.isfinite(value) else repr(value)
+    return repr(value)
+
+
+def summarize_failures(trials: list[Trial]) -> str:
+    """Distinct failure reasons with the trials that hit them."""
+    reasons: dict[str, list[int]] = {}
+    for t in trials:
+        reasons.setdefault(t.error or "unknown error", []).append(t.number)
+    lines = []
+    for reason, numbers in reasons.items():
+        shown = ", ".join(str(n) for n in numbers[:10]) + (" ..." if len(numbers) > 10 else "")
+        lines.append(f"  - trials {shown}: {reason}")
+    return "\n".join(lines)
+
+
+def export_paths(path: str | os.PathLike[str]) -> dict[str, Path]:
+    """The three files an export writes, from the model path the user typed."""
+    model = Path(path).expanduser()
+    if model.suffix != ".keras":
+        model = model.with_name(model.name + ".keras")
+    stem = model.with_suffix("")
+    return {
+        "model": model,
+        "params": stem.with_name(stem.name + ".params.json"),
+        "leaderboard": stem.with_name(stem.name + ".leaderboard.csv"),
+    }
+
+
+def check_export_paths(paths: dict[str, Path], overwrite: bool) -> None:
+    """Refuse to overwrite without ``overwrite``, and fail early on an unwritable folder."""
+    if not overwrite:
+        existing = [str(p) for p in paths.values() if p.exists()]
+        if existing:
+            raise NnhpError(f"{existing[0]} exists already; pass --overwrite (overwrite=True) to replace it.")
+    folder = paths["model"].parent
+    probe = folder
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    if not os.access(probe, os.W_OK):
+        raise NnhpError(f"cannot write the export to {folder}: the folder is not writable.")

@@ -1,0 +1,821 @@
+"""Spec text -> SearchSpace (DESIGN.md §2.1), with errors that point at the token.
+
+One parameter a line: ``name = <form>`` with an optional ``if <condition>``, ``#``
+comments and blank lines. Each right-hand side is read with :mod:`ast`; only the
+``{expr}`` parts are evaluated, in the notebook namespace, on purpose.
+
+Pure: imports neither TensorFlow nor IPython; scipy is imported only when a value
+needs it.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import difflib
+import io
+import keyword
+import math
+import re
+import tokenize
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Mapping
+
+import numpy as np
+
+from nnhp_magics.errors import SpecError
+from nnhp_magics.core.space import (
+    Categorical,
+    Distribution,
+    Fixed,
+    FloatRange,
+    IntRange,
+    Param,
+    ScipyPpf,
+    SearchSpace,
+    evenly_spaced_ints,
+)
+
+FORMS = ("choice", "int", "float", "uniform", "loguniform", "reciprocal", "range", "fixed")
+
+_USAGE = {
+    "choice": "choice(a, b, ...)",
+    "int": "int(lo, hi), int(lo, hi, step=k) or int(lo, hi, log=True)",
+    "float": "float(lo, hi), float(lo, hi, step=k) or float(lo, hi, log=True)",
+    "uniform": "uniform(lo, hi)",
+    "loguniform": "loguniform(lo, hi)",
+    "reciprocal": "reciprocal(lo, hi)",
+    "range": "range(start, stop[, step])",
+    "fixed": "fixed(value)",
+}
+
+_PLACEHOLDER = "__nnhp_expr_{}__"
+_PLACEHOLDER_RE = re.compile(r"__nnhp_expr_(\d+)__\Z")
+_DECLARED_RE = re.compile(r"\s*([A-Za-z_]\w*)\s*=(?!=)")
+_LRFIND_HINT = "did %lrfind find no suggestion?"
+_BRACES_HINT = "wrap a Python expression in braces to evaluate it: {{{}}}"
+
+_CONDITION_NODES = (
+    ast.Expression, ast.BoolOp, ast.And, ast.Or, ast.UnaryOp, ast.Not, ast.USub, ast.UAdd,
+    ast.Compare, ast.Eq, ast.NotEq, ast.Lt, ast.LtE, ast.Gt, ast.GtE, ast.In, ast.NotIn,
+    ast.Is, ast.IsNot, ast.Constant, ast.Name, ast.Load, ast.Tuple, ast.List,
+)
+_NODE_WORDS = {
+    ast.Call: "a call", ast.Attribute: "an attribute", ast.Subscript: "indexing",
+    ast.Lambda: "a lambda", ast.BinOp: "arithmetic", ast.NamedExpr: "an assignment",
+    ast.IfExp: "an if-else", ast.Dict: "a dict", ast.Set: "a set",
+}
+
+
+def parse_spec(text: str, namespace: dict | None = None) -> SearchSpace:
+    """Parse spec text into a SearchSpace, raising SpecError at the first mistake."""
+    scope = _eval_globals(namespace)
+    lines = text.splitlines()
+    declared = _declared_names(lines)
+    params: dict[str, Param] = {}
+    for lineno, line in enumerate(lines, start=1):
+        param = _LineParser(_preprocess(line, lineno), scope, params, declared).parse()
+        if param is not None:
+            params[param.name] = param
+    return SearchSpace(tuple(params.values()))
+
+
+def space_from_dict(distributions: Mapping[str, Any], namespace: dict | None = None) -> SearchSpace:
+    """Build a SearchSpace from a scikit-learn ``param_distributions`` dict used as it is."""
+    del namespace  # the values are already evaluated; kept for symmetry with parse_spec
+    if not isinstance(distributions, Mapping):
+        raise SpecError(
+            f"param_distributions must be a dict, not {type(distributions).__name__}",
+            hint="a list of dicts (several sub-spaces) is not supported: pass one dict",
+        )
+    params = []
+    for key, value in distributions.items():
+        if not isinstance(key, str) or not key.isidentifier() or keyword.iskeyword(key):
+            raise SpecError(f"param_distributions key {key!r} is not a valid parameter name")
+        try:
+            dist = _dist_from_value(value, one_value="fixed")
+        except _Problem as p:
+            hint = p.hint or "wrap it in a list, [value], to pass it unchanged"
+            raise SpecError(f"param_distributions[{key!r}] {p.message}", hint=hint) from None
+        params.append(Param(key, dist))
+    return SearchSpace(tuple(params))
+
+
+class _Problem(Exception):
+    """A mistake in a value, before anyone knows where the value came from."""
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+
+@dataclass
+class _Line:
+    """A spec line with its comment dropped and each ``{expr}`` replaced by a placeholder name."""
+
+    lineno: int
+    text: str
+    code: str
+    segments: list[tuple[int, int, int, int]] = field(default_factory=list)
+    exprs: list[tuple[int, str]] = field(default_factory=list)
+
+    def orig_col(self, col: int) -> int:
+        """The column in the original text of a column of ``code``."""
+        shift = 0
+        for new_start, new_end, old_start, old_end in self.segments:
+            if col < new_start:
+                break
+            if col < new_end:
+                return old_start
+            shift = old_end - new_end
+        return col + shift
+
+    def original(self, start: int, end: int) -> str:
+        """The original text behind the ``code`` columns ``start`` to ``end``."""
+        if end <= start:
+            return ""
+        return self.text[self.orig_col(start) : self._orig_end(end)].strip()
+
+    def _orig_end(self, end: int) -> int:
+        """The original column just past a span of ``code`` that ends at ``end``."""
+        for new_start, new_end, _, old_end in self.segments:
+            if new_start <= end - 1 < new_end:
+                return old_end
+        return self.orig_col(end - 1) + 1
+
+    def error(self, message: str, col: int | None, hint: str | None = None) -> SpecError:
+        """A SpecError for this line, its caret under the ``code`` column ``col``."""
+        where = None if col is None else self.orig_col(col)
+        return SpecError(message, line=self.lineno, col=where, text=self.text, hint=hint)
+
+
+@dataclass
+class _Piece:
+    """A slice of a line's code parsed on its own, starting at column ``base``."""
+
+    src: str
+    base: int
+
+    def col(self, node: ast.AST) -> int:
+        """The code column of an AST node (ast counts UTF-8 bytes, columns count characters)."""
+        return self.base + _char_col(self.src, node.col_offset)
+
+    def span(self, node: ast.AST) -> tuple[int, int]:
+        """The code columns a node covers."""
+        return self.col(node), self.base + _char_col(self.src, node.end_col_offset)
+
+
+class _LineParser:
+    """Turns one preprocessed line into a Param, or raises SpecError pointing at the culprit."""
+
+    def __init__(
+        self, line: _Line, scope: dict, earlier: dict[str, Param], declared: dict[str, int]
+    ) -> None:
+        self.line = line
+        self.scope = scope
+        self.earlier = earlier
+        self.declared = declared
+        self.values: dict[int, Any] = {}
+        self.piece = _Piece("", 0)
+        self.name = ""
+
+    def parse(self) -> Param | None:
+        """The line's Param, or None for a blank or comment-only line."""
+        if not self.line.code.strip():
+            return None
+        name_tok, form_piece, if_tok, cond_piece = self._split()
+        self.name = name_tok.string
+        self._check_name(name_tok)
+        dist = self._form(self._parse_piece(form_piece, "form"))
+        condition, code = None, None
+        if if_tok is not None:
+            condition, code = self._condition(cond_piece, if_tok)
+        return Param(
+            self.name, dist, condition=condition, line=self.line.lineno, text=self.line.text,
+            _condition_code=code,
+        )
+
+    def _split(self) -> tuple[tokenize.TokenInfo, _Piece, tokenize.TokenInfo | None, _Piece]:
+        """Split the code into name, form, and the condition after the last top-level ``if``."""
+        code = self.line.code
+        toks = _tokens(code)
+        if not toks or toks[0].type != tokenize.NAME:
+            col = toks[0].start[1] if toks else len(code) - len(code.lstrip())
+            raise self.line.error("expected `name = form`", col, hint=_hint_for("line"))
+        if len(toks) < 2 or toks[1].string != "=":
+            col = toks[1].start[1] if len(toks) > 1 else toks[0].end[1]
+            raise self.line.error("expected `=` after the name", col, hint=_hint_for("line"))
+        depth, if_tok = 0, None
+        for tok in toks[2:]:
+            if tok.type == tokenize.OP and tok.string in ("(", "[", "{"):
+                depth += 1
+            elif tok.type == tokenize.OP and tok.string in (")", "]", "}"):
+                depth -= 1
+            elif depth == 0 and tok.type == tokenize.NAME and tok.string == "if":
+                if_tok = tok
+        form_end = if_tok.start[1] if if_tok else len(code)
+        eq_end = toks[1].end[1]
+        form = _Piece(code[eq_end:form_end], eq_end)
+        cond = _Piece(code[if_tok.end[1] :], if_tok.end[1]) if if_tok else _Piece("", len(code))
+        return toks[0], form, if_tok, cond
+
+    def _check_name(self, tok: tokenize.TokenInfo) -> None:
+        """Reject keywords, placeholder names and names defined twice."""
+        col = tok.start[1]
+        if _PLACEHOLDER_RE.match(self.name):
+            raise self.line.error("expected `name = form`, not `{...} = ...`", col)
+        if keyword.iskeyword(self.name):
+            raise self.line.error(f"`{self.name}` is a Python keyword, not a parameter name", col)
+        if self.name in self.earlier:
+            first = self.earlier[self.name].line
+            raise self.line.error(
+                f"`{self.name}` is defined twice (first on line {first})", col,
+                hint="keep one definition per parameter",
+            )
+
+    def _parse_piece(self, piece: _Piece, what: str) -> ast.AST:
+        """Parse a piece of code as one Python expression, mapping syntax errors to the line."""
+        stripped = piece.src.lstrip()
+        self.piece = _Piece(stripped.rstrip(), piece.base + len(piece.src) - len(stripped))
+        if not self.piece.src:
+            raise self.line.error(f"missing {what}", self.piece.base, hint=_hint_for(what))
+        try:
+            return ast.parse(self.piece.src, mode="eval").body
+        except SyntaxError as e:
+            col = self.piece.base + max((e.offset or 1) - 1, 0)
+            raise self.line.error(f"invalid {what}: {e.msg}", col, hint=_hint_for(what)) from None
+
+    def _form(self, node: ast.AST) -> Distribution:
+        """The distribution a right-hand side describes."""
+        if isinstance(node, ast.Call):
+            return self._call(node)
+        if isinstance(node, ast.List):
+            return self._choice(node.elts, node, list_form=True)
+        if isinstance(node, ast.Name) and _PLACEHOLDER_RE.match(node.id):
+            return self._from_expression(node)
+        if isinstance(node, ast.Tuple):
+            text = self._source(node)
+            inner = text if text.startswith("(") else f"({text})"
+            hint = f"did you mean choice{inner} or fixed({inner})?"
+            raise self.error("a bare tuple is ambiguous", node, hint=hint)
+        if isinstance(node, (ast.Constant, ast.UnaryOp, ast.Name)):
+            return Fixed(self._value(node))
+        raise self.error("not a spec form", node, hint=_BRACES_HINT.format(self._source(node)))
+
+    def _call(self, node: ast.Call) -> Distribution:
+        """Dispatch ``form(...)`` to its handler, or say which form was meant."""
+        func = node.func
+        if not isinstance(func, ast.Name) or _PLACEHOLDER_RE.match(func.id):
+            raise self.error(
+                "a Python call is not a spec form", node,
+                hint=_BRACES_HINT.format(self._source(node)),
+            )
+        if func.id not in FORMS:
+            close = difflib.get_close_matches(func.id, FORMS, n=1)
+            hint = f"did you mean {close[0]}?" if close else "the forms are " + ", ".join(FORMS)
+            raise self.error(f"unknown form `{func.id}`", func, hint=hint)
+        for arg in node.args:
+            if isinstance(arg, ast.Starred):
+                raise self.error("*arguments are not supported", arg, hint=_USAGE[func.id])
+        for kw in node.keywords:
+            if kw.arg is None:
+                raise self.error("**arguments are not supported", kw, hint=_USAGE[func.id])
+        return getattr(self, "_form_" + func.id)(node)
+
+    def _form_choice(self, node: ast.Call) -> Distribution:
+        """``choice(a, b, ...)``."""
+        self._keywords(node, ())
+        return self._choice(node.args, node, list_form=False)
+
+    def _form_int(self, node: ast.Call) -> Distribution:
+        """``int(lo, hi[, step=k | log=True])``."""
+        lo_node, hi_node = self._positional(node, 2)
+        kws = self._keywords(node, ("step", "log"))
+        lo, hi = self._int_bound(lo_node), self._int_bound(hi_node)
+        log = self._flag(kws.get("log"))
+        self._check_order(lo, hi, lo_node, log, kws)
+        step = 1
+        if "step" in kws:
+            step_node = kws["step"]
+            step = self._int_bound(step_node)
+            if step <= 0:
+                raise self.error(f"step must be > 0, got {step}", step_node)
+            if (hi - lo) % step:
+                raise self.error(
+                    f"step {step} does not divide hi - lo = {hi - lo}", step_node,
+                    hint=f"choose hi so that hi - lo is a multiple of {step}",
+                )
+        return IntRange(lo, hi, step=step, log=log)
+
+    def _form_float(self, node: ast.Call) -> Distribution:
+        """``float(lo, hi[, step=k | log=True])``."""
+        lo_node, hi_node = self._positional(node, 2)
+        kws = self._keywords(node, ("step", "log"))
+        lo, hi = self._float_bound(lo_node), self._float_bound(hi_node)
+        log = self._flag(kws.get("log"))
+        self._check_order(lo, hi, lo_node, log, kws)
+        step = None
+        if "step" in kws:
+            step_node = kws["step"]
+            step = self._float_bound(step_node)
+            if step <= 0:
+                raise self.error(f"step must be > 0, got {step!r}", step_node)
+            if not _divides(step, lo, hi):
+                raise self.error(
+                    f"step {step!r} does not divide hi - lo", step_node,
+                    hint=f"choose hi so that hi - lo is a multiple of {step!r}",
+                )
+        return FloatRange(lo, hi, step=step, log=log)
+
+    def _form_uniform(self, node: ast.Call) -> Distribution:
+        """``uniform(lo, hi)``: a continuous range."""
+        return self._plain_float(node, log=False)
+
+    def _form_loguniform(self, node: ast.Call) -> Distribution:
+        """``loguniform(lo, hi)``: a log-scaled continuous range."""
+        return self._plain_float(node, log=True)
+
+    def _form_reciprocal(self, node: ast.Call) -> Distribution:
+        """``reciprocal(lo, hi)``: scipy's name for loguniform."""
+        return self._plain_float(node, log=True)
+
+    def _plain_float(self, node: ast.Call, log: bool) -> Distribution:
+        """A two-bound float form without keywords."""
+        lo_node, hi_node = self._positional(node, 2)
+        self._keywords(node, ())
+        lo, hi = self._float_bound(lo_node), self._float_bound(hi_node)
+        self._check_order(lo, hi, lo_node, log, {})
+        return FloatRange(lo, hi, log=log)
+
+    def _form_range(self, node: ast.Call) -> Distribution:
+        """``range(start, stop[, step])``: exactly Python's range values, as an ordinal range."""
+        if not 1 <= len(node.args) <= 3:
+            message = f"range takes 1 to 3 arguments, got {len(node.args)}"
+            raise self.error(message, node.func, hint=_USAGE["range"])
+        self._keywords(node, ())
+        args = [self._int_bound(a) for a in node.args]
+        if len(args) == 3 and args[2] == 0:
+            raise self.error("range step must not be 0", node.args[2])
+        values = sorted(range(*args))
+        if not values:
+            raise self.error(f"range{tuple(args)} is empty", node.func, hint=_USAGE["range"])
+        if len(values) == 1:
+            raise self.error(
+                "a choice of one value", node.func, hint=f"did you mean `{values[0]}`?"
+            )
+        step = abs(args[2]) if len(args) == 3 else 1
+        return IntRange(values[0], values[-1], step=step)
+
+    def _form_fixed(self, node: ast.Call) -> Distribution:
+        """``fixed(value)``: a constant of any literal kind."""
+        (value_node,) = self._positional(node, 1)
+        self._keywords(node, ())
+        return Fixed(self._value(value_node))
+
+    def _positional(self, node: ast.Call, count: int) -> list[ast.AST]:
+        """Exactly ``count`` positional arguments, or an error with the form's usage."""
+        name = node.func.id
+        if len(node.args) == count:
+            return list(node.args)
+        hint = _USAGE[name]
+        if count == 2 and len(node.args) == 3 and name in ("int", "float"):
+            hint = f"write the step as a keyword: step={self._source(node.args[2])}"
+        plural = "s" if count > 1 else ""
+        target = node.args[count] if len(node.args) > count else node.func
+        message = f"{name} takes {count} positional argument{plural}, got {len(node.args)}"
+        raise self.error(message, target, hint=hint)
+
+    def _keywords(self, node: ast.Call, allowed: tuple[str, ...]) -> dict[str, ast.AST]:
+        """The keyword arguments by name, rejecting unknown or repeated ones."""
+        name = node.func.id
+        found: dict[str, ast.AST] = {}
+        for kw in node.keywords:
+            if kw.arg not in allowed:
+                close = difflib.get_close_matches(kw.arg, allowed, n=1)
+                if close:
+                    hint = f"did you mean {close[0]}=?"
+                elif allowed:
+                    hint = f"{name} accepts " + ", ".join(f"{a}=" for a in allowed)
+                else:
+                    hint = f"{name} takes no keyword arguments: {_USAGE[name]}"
+                raise self.error(f"unknown keyword `{kw.arg}` for {name}", kw, hint=hint)
+            if kw.arg in found:
+                raise self.error(f"keyword `{kw.arg}` given twice", kw)
+            found[kw.arg] = kw.value
+        return found
+
+    def _check_order(
+        self, lo: float, hi: float, lo_node: ast.AST, log: bool, kws: dict[str, ast.AST]
+    ) -> None:
+        """Bounds must ascend; log needs a positive lo and no step."""
+        if not lo < hi:
+            message = f"empty range: lo = {lo!r}, hi = {hi!r}"
+            raise self.error(message, lo_node, hint="lo must be < hi")
+        if log and "step" in kws:
+            message = "step and log=True cannot be combined"
+            raise self.error(message, kws["step"], hint="drop one of them")
+        if log and lo <= 0:
+            message = f"a log scale cannot start at {lo!r}"
+            raise self.error(message, lo_node, hint="log needs lo > 0")
+
+    def _int_bound(self, node: ast.AST) -> int:
+        """A whole-number bound (an integral float is accepted)."""
+        value = self._value(node)
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        if not isinstance(value, int) or isinstance(value, bool):
+            hint = "use float(lo, hi) for real numbers" if isinstance(value, float) else None
+            raise self.error(f"expected a whole number, got {value!r}", node, hint=hint)
+        return value
+
+    def _float_bound(self, node: ast.AST) -> float:
+        """A finite real-number bound."""
+        value = self._value(node)
+        number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if not number or not math.isfinite(value):
+            raise self.error(f"expected a finite number, got {value!r}", node)
+        return float(value)
+
+    def _flag(self, node: ast.AST | None) -> bool:
+        """A True/False keyword value (absent means False)."""
+        if node is None:
+            return False
+        value = self._value(node)
+        if not isinstance(value, bool):
+            raise self.error(f"expected True or False, got {value!r}", node)
+        return value
+
+    def _choice(self, elts: list[ast.AST], node: ast.AST, list_form: bool) -> Distribution:
+        """A categorical over literal values, which must be two or more and distinct."""
+        if not elts:
+            raise self.error("an empty choice", node, hint="list two or more values")
+        values = [self._value(e) for e in elts]
+        if len(values) == 1:
+            text = self._source(elts[0])
+            fixed = f"fixed([{text}])" if list_form else f"fixed({text})"
+            hint = f"did you mean `{text}` or `{fixed}`?"
+            raise self.error("a choice of one value", node, hint=hint)
+        clash = _first_clash(values)
+        if clash is not None:
+            i, j = clash
+            raise self.error(
+                f"duplicate choice value {values[j]!r} (same as {values[i]!r})", elts[j],
+                hint="list each value once",
+            )
+        return Categorical(tuple(values))
+
+    def _value(self, node: ast.AST) -> Any:
+        """The literal a node spells: a constant, signed number, tuple, list, dict or ``{expr}``."""
+        if isinstance(node, ast.Constant):
+            return node.value
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+            value = self._value(node.operand)
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise self.error("a sign applies to numbers only", node)
+            return -value if isinstance(node.op, ast.USub) else value
+        if isinstance(node, ast.Tuple):
+            return tuple(self._value(e) for e in node.elts)
+        if isinstance(node, ast.List):
+            return [self._value(e) for e in node.elts]
+        if isinstance(node, ast.Dict) and None not in node.keys:
+            return {self._value(k): self._value(v) for k, v in zip(node.keys, node.values)}
+        if isinstance(node, ast.Name):
+            match = _PLACEHOLDER_RE.match(node.id)
+            if match:
+                return self._expression(int(match.group(1)))
+            raise self.error(f"`{node.id}` is a bare word", node, hint=_bare_word_hint(node.id))
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in FORMS:
+            message = f"`{node.func.id}(...)` cannot be nested here"
+            raise self.error(message, node, hint="use a literal value")
+        raise self.error("not a literal value", node, hint=_BRACES_HINT.format(self._source(node)))
+
+    def _expression(self, index: int) -> Any:
+        """Evaluate the ``index``-th ``{expr}`` of the line (once), refusing errors and None."""
+        if index in self.values:
+            return self.values[index]
+        col, src = self.line.exprs[index]
+        shown = "{" + src + "}"
+        try:
+            code = _compile_braces(src, f"<spec line {self.line.lineno}>")
+        except SyntaxError as e:
+            raise self._at(col, f"`{shown}` is not a Python expression: {e.msg}") from None
+        try:
+            value = eval(code, self.scope)  # noqa: S307 - {expr} is evaluated on purpose
+        except Exception as e:  # noqa: BLE001 - any failure of user code is the user's to fix
+            hint = f"a value in it is None ({_LRFIND_HINT})" if "NoneType" in str(e) else None
+            raise self._at(col, f"`{shown}` raised {type(e).__name__}: {e}", hint) from None
+        if value is None:
+            raise self._at(col, f"`{shown}` evaluated to None", _LRFIND_HINT)
+        value = _py(value)
+        self.values[index] = value
+        return value
+
+    def _from_expression(self, node: ast.Name) -> Distribution:
+        """The distribution a whole-line ``{expr}`` value stands for."""
+        index = int(_PLACEHOLDER_RE.match(node.id).group(1))
+        value = self._expression(index)
+        shown = "{" + self.line.exprs[index][1] + "}"
+        try:
+            return _dist_from_value(value, one_value="error")
+        except _Problem as p:
+            hint = p.hint or f"to pass it unchanged, write fixed({shown})"
+            raise self.error(f"`{shown}` {p.message}", node, hint=hint) from None
+
+    def _condition(self, piece: _Piece, if_tok: tokenize.TokenInfo) -> tuple[str, Any]:
+        """Validate a condition over earlier parameters; return its text and compiled code."""
+        if not piece.src.strip():
+            message = "missing condition after `if`"
+            raise self.line.error(message, if_tok.start[1], hint=_hint_for("condition"))
+        tree = self._parse_piece(piece, "condition")
+        for node in ast.walk(tree):
+            if not isinstance(node, _CONDITION_NODES):
+                word = _NODE_WORDS.get(type(node), type(node).__name__)
+                raise self.error(
+                    f"a condition cannot use {word}", node,
+                    hint="conditions use and, or, not, in, comparisons, constants "
+                    "and earlier parameters",
+                )
+            if isinstance(node, ast.Name):
+                self._condition_name(node)
+        text = self.piece.src
+        return text, compile(text, f"<spec line {self.line.lineno}>", "eval")
+
+    def _condition_name(self, node: ast.Name) -> None:
+        """A name in a condition must be an earlier parameter."""
+        name = node.id
+        if name in self.earlier:
+            return
+        if _PLACEHOLDER_RE.match(name):
+            raise self.error("a condition cannot use {...}", node, hint="compare with a constant")
+        if name == self.name:
+            hint = "a condition cannot use its own parameter"
+        elif name in self.declared and self.declared[name] > self.line.lineno:
+            later = self.declared[name]
+            hint = f"`{name}` is defined later (line {later}); move it above this line"
+        else:
+            close = difflib.get_close_matches(name, list(self.earlier), n=1)
+            hint = f"did you mean `{close[0]}`?" if close else "earlier parameters: " + (
+                ", ".join(self.earlier) or "none"
+            )
+        raise self.error(f"`{name}` is not an earlier parameter", node, hint=hint)
+
+    def _source(self, node: ast.AST) -> str:
+        """The original text of a node of the current piece, braces restored."""
+        return self.line.original(*self.piece.span(node))
+
+    def error(self, message: str, node: ast.AST, hint: str | None = None) -> SpecError:
+        """A SpecError with its caret under ``node`` of the current piece."""
+        return self.line.error(message, self.piece.col(node), hint)
+
+    def _at(self, orig_col: int, message: str, hint: str | None = None) -> SpecError:
+        """A SpecError with its caret at a column of the original text."""
+        line = self.line
+        return SpecError(message, line=line.lineno, col=orig_col, text=line.text, hint=hint)
+
+
+def _preprocess(text: str, lineno: int) -> _Line:
+    """Drop the line's comment and replace each top-level ``{expr}`` with a placeholder name."""
+    line = _Line(lineno, text, "")
+    out: list[str] = []
+    pos, depth, start, i = 0, 0, 0, 0
+    while i < len(text):
+        ch = text[i]
+        if ch in "'\"":
+            end = _string_end(text, i)
+            if end is None:
+                hint = "close the quote"
+                raise SpecError("unterminated string", line=lineno, col=i, text=text, hint=hint)
+            if depth == 0:
+                out.append(text[i:end])
+                pos += end - i
+            i = end
+            continue
+        if ch == "#" and depth == 0:
+            break
+        if ch == "{":
+            start = i if depth == 0 else start
+            depth += 1
+        elif ch == "}":
+            if depth == 0:
+                raise SpecError("unmatched }", line=lineno, col=i, text=text)
+            depth -= 1
+            if depth == 0:
+                pos += _placeholder(line, out, pos, start, i)
+        elif depth == 0:
+            out.append(ch)
+            pos += 1
+        i += 1
+    if depth:
+        raise SpecError("unclosed {", line=lineno, col=start, text=text, hint="close it with }")
+    line.code = "".join(out)
+    return line
+
+
+def _placeholder(line: _Line, out: list[str], pos: int, start: int, end: int) -> int:
+    """Append the placeholder for the ``{expr}`` at ``start..end`` and return its length."""
+    src = line.text[start + 1 : end]
+    if not src.strip():
+        hint = "put an expression inside"
+        raise SpecError("empty {}", line=line.lineno, col=start, text=line.text, hint=hint)
+    name = _PLACEHOLDER.format(len(line.exprs))
+    line.exprs.append((start, src))
+    line.segments.append((pos, pos + len(name), start, end + 1))
+    out.append(name)
+    return len(name)
+
+
+def _string_end(text: str, i: int) -> int | None:
+    """The index just past the string literal opening at ``i``, or None if it never closes."""
+    quote = text[i] * 3 if text.startswith(text[i] * 3, i) else text[i]
+    j = i + len(quote)
+    while j < len(text):
+        if text[j] == "\\":
+            j += 2
+            continue
+        if text.startswith(quote, j):
+            return j + len(quote)
+        j += 1
+    return None
+
+
+def _compile_braces(src: str, filename: str) -> Any:
+    """Compile the inside of ``{...}``; a dict display such as ``{'a': 1}`` stands for itself."""
+    try:
+        return compile(src.strip(), filename, "eval")
+    except SyntaxError:
+        try:
+            tree = ast.parse("{" + src + "}", mode="eval")
+        except SyntaxError:
+            pass
+        else:
+            if isinstance(tree.body, (ast.Dict, ast.DictComp)):
+                return compile(tree, filename, "eval")
+        raise
+
+
+def _tokens(code: str) -> list[tokenize.TokenInfo]:
+    """The meaningful tokens of one line, as many as the tokenizer gives before any error."""
+    skip = {tokenize.INDENT, tokenize.DEDENT, tokenize.NEWLINE, tokenize.NL, tokenize.ENDMARKER}
+    toks: list[tokenize.TokenInfo] = []
+    try:
+        for tok in tokenize.generate_tokens(io.StringIO(code).readline):
+            if tok.type not in skip:
+                toks.append(tok)
+    except (tokenize.TokenError, SyntaxError):
+        pass
+    return toks
+
+
+def _declared_names(lines: list[str]) -> dict[str, int]:
+    """Where each name is first defined, by a quick look, for hints about later parameters."""
+    declared: dict[str, int] = {}
+    for lineno, line in enumerate(lines, start=1):
+        match = _DECLARED_RE.match(line)
+        if match:
+            declared.setdefault(match.group(1), lineno)
+    return declared
+
+
+def _eval_globals(namespace: dict | None) -> dict:
+    """The globals ``{expr}`` is evaluated in, with builtins available."""
+    if namespace is None:
+        return {"__builtins__": builtins}
+    if "__builtins__" in namespace:
+        return namespace
+    return {**namespace, "__builtins__": builtins}
+
+
+def _dist_from_value(value: Any, one_value: str) -> Distribution:
+    """The distribution an evaluated value stands for (``one_value``: 'fixed' or 'error')."""
+    value = _py(value)
+    if value is None:
+        raise _Problem("is None", hint=_LRFIND_HINT)
+    if isinstance(value, (bool, int, float, str)):
+        return Fixed(value)
+    if hasattr(value, "dist") and hasattr(value, "ppf"):
+        return _from_scipy(value)
+    if isinstance(value, np.ndarray) and value.ndim != 1:
+        raise _Problem(f"is a {value.ndim}-D array; a choice needs a 1-D list")
+    if isinstance(value, (list, tuple, range)):
+        return _from_sequence([_py(v) for v in value], one_value)
+    if _is_array_like(value):
+        return _from_sequence([_py(v) for v in value.tolist()], one_value)
+    raise _Problem(
+        f"is of type {type(value).__name__}: not a number, a string, a list or a scipy.stats "
+        "distribution"
+    )
+
+
+def _from_sequence(values: list[Any], one_value: str) -> Distribution:
+    """An IntRange for evenly spaced ascending integers, else a Categorical."""
+    if not values:
+        raise _Problem("is an empty list", hint="list two or more values")
+    if len(values) == 1:
+        if one_value == "fixed":
+            return Fixed(values[0])
+        hint = f"did you mean `{values[0]!r}` alone, or fixed(...) to pass the list as it is?"
+        raise _Problem("is a choice of one value", hint=hint)
+    ints = evenly_spaced_ints(values)
+    if ints is not None:
+        return ints
+    clash = _first_clash(values)
+    if clash is not None:
+        i, j = clash
+        message = f"has duplicate value {values[j]!r} (same as {values[i]!r})"
+        raise _Problem(message, hint="list each value once")
+    return Categorical(tuple(values))
+
+
+def _from_scipy(frozen: Any) -> Distribution:
+    """Map a scipy.stats frozen distribution to a native range, or to ScipyPpf."""
+    from scipy import stats
+
+    dist, name = frozen.dist, getattr(frozen.dist, "name", type(frozen.dist).__name__)
+    lo, hi = (_py(b) for b in frozen.support())
+    shown = f"scipy.stats.{name}"
+    if isinstance(dist, stats.rv_discrete):
+        if name != "randint":
+            raise _Problem(
+                f"is {shown}, a discrete family that cannot be sampled",
+                hint="use scipy.stats.randint or a list of values",
+            )
+        _check_support(shown, lo, hi)
+        return IntRange(int(lo), int(hi))
+    if not isinstance(dist, stats.rv_continuous):
+        raise _Problem(f"is {shown}, which is neither continuous nor discrete")
+    if name == "uniform":
+        _check_support(shown, lo, hi)
+        return FloatRange(float(lo), float(hi))
+    if name in ("loguniform", "reciprocal") and _loc_scale(frozen) == (0, 1):
+        _check_support(shown, lo, hi)
+        return FloatRange(float(lo), float(hi), log=True)
+    return ScipyPpf(frozen, name)
+
+
+def _check_support(shown: str, lo: Any, hi: Any) -> None:
+    """A native range needs a finite, non-empty support."""
+    if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
+        message = f"is {shown} with support [{lo}, {hi}], which is not a range"
+        raise _Problem(message, hint="lo must be < hi")
+
+
+def _loc_scale(frozen: Any) -> tuple[Any, Any]:
+    """The loc and scale of a frozen scipy distribution, given by position or keyword."""
+    args, kwds, shapes = frozen.args, frozen.kwds, frozen.dist.numargs
+    loc = kwds.get("loc", args[shapes] if len(args) > shapes else 0)
+    scale = kwds.get("scale", args[shapes + 1] if len(args) > shapes + 1 else 1)
+    return loc, scale
+
+
+def _is_array_like(value: Any) -> bool:
+    """Whether a value is a one-dimensional array, Series or Index (has ``tolist`` and a length)."""
+    return hasattr(value, "tolist") and hasattr(value, "__len__") and getattr(value, "ndim", 1) == 1
+
+
+def _py(value: Any) -> Any:
+    """A numpy scalar as the Python scalar it holds; anything else unchanged."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _first_clash(values: list[Any]) -> tuple[int, int] | None:
+    """The first pair of values Optuna could not tell apart (equal, or equal reprs)."""
+    for j, b in enumerate(values):
+        for i in range(j):
+            a = values[i]
+            if repr(a) == repr(b) or (_is_primitive(a) and _is_primitive(b) and a == b):
+                return i, j
+    return None
+
+
+def _is_primitive(value: Any) -> bool:
+    """Whether Optuna stores a value as it is."""
+    return isinstance(value, (type(None), bool, int, float, str))
+
+
+def _divides(step: float, lo: float, hi: float) -> bool:
+    """Whether ``step`` divides ``hi - lo`` exactly in decimal, as Optuna checks it."""
+    return (Decimal(str(hi)) - Decimal(str(lo))) % Decimal(str(step)) == 0
+
+
+def _char_col(src: str, byte_col: int) -> int:
+    """The character column of an AST byte offset into ``src``."""
+    return len(src.encode("utf-8")[:byte_col].decode("utf-8", errors="ignore"))
+
+
+def _bare_word_hint(word: str) -> str:
+    """Suggest quoting a bare word, or the Python constant it resembles."""
+    for constant in ("True", "False", "None"):
+        if word.lower() == constant.lower():
+            return f"did you mean {constant}?"
+    return f"did you mean '{word}'? (or {{{word}}} for a notebook variable)"
+
+
+def _hint_for(what: str) -> str:
+    """The usual shape of a line, a form or a condition."""
+    if what == "condition":
+        return "for example: n_neurons = int(1, 99) if n_hidden > 0"
+    if what == "line":
+        return "for example: lr = loguniform(1e-4, 1e-1)"
+    return "for example: lr = loguniform(1e-4, 1e-1), act = ['relu', 'tanh'] or units = int(8, 64)"

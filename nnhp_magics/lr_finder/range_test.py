@@ -1,0 +1,597 @@
+"""The learning-rate range test (``%lrfind``) and its suggestion.
+
+Train once while the learning rate grows geometrically from ``start`` to ``end``
+over ``steps`` mini-batches, record the loss, and read a learning rate off the
+curve. The rule (DESIGN.md, ``%lrfind``): ``suggestion`` is the learning rate at
+the minimum of the smoothed loss divided by 10 (the textbook's "about 10x lower
+than where the loss turns up"); ``steepest`` is the learning rate where the
+smoothed loss falls fastest on the way down to that minimum. A flat or
+always-rising curve gives ``suggestion = None`` and a warning. ``chosen`` is the
+rate the user picks on the chart (``lrfind_widget.py``); it is the suggestion until
+a pick, and stays so where no chart is shown.
+
+Importing this module is cheap: NumPy, the routing (Optuna), Keras and matplotlib
+load only when a test runs or a figure is drawn.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import numbers
+import time
+import warnings
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator, NamedTuple
+
+from nnhp_magics.errors import NnhpError
+
+FLAT_DROP = 0.1
+DIVIDE_BY = 10.0
+LIVE_INTERVAL = 0.5
+LIVE_SHARE = 0.1
+FINISHED, DIVERGED, INTERRUPTED, FAILED = "finished", "diverged", "interrupted", "failed"
+DEFAULT_BATCH_SIZE = 32
+
+
+class LRFindWarning(UserWarning):
+    """The range test found no (or only a doubtful) suggestion."""
+
+
+class Reading(NamedTuple):
+    """What the curve says: the suggestion, the steepest descent, the minimum, and any caveat."""
+
+    suggestion: float | None
+    steepest: float | None
+    minimum: float | None
+    problem: str | None
+
+
+@dataclass
+class LRFindResult:
+    """The learning-rate range test: the curve, the suggestion and a plot.
+
+    ``lrs``, ``losses`` and ``smoothed`` hold one value per mini-batch run;
+    ``suggestion`` is the learning rate at the smoothed minimum ÷ 10 (None for a
+    flat or always-rising curve), ``steepest`` the learning rate of the steepest
+    smoothed descent, ``minimum`` the learning rate at the smoothed minimum.
+    ``chosen`` is the rate picked on the chart, or set here; the suggestion until then.
+    """
+
+    start: float
+    end: float
+    steps: int
+    diverge: float
+    smoothing: float = 0.98
+    lrs: list[float] = field(default_factory=list)
+    losses: list[float] = field(default_factory=list)
+    smoothed: list[float] = field(default_factory=list)
+    suggestion: float | None = None
+    steepest: float | None = None
+    minimum: float | None = None
+    problem: str | None = None
+    stopped: str = FINISHED
+    seconds: float = 0.0
+    widget: Any = field(default=None, init=False, repr=False, compare=False)
+    _picked: float | None = field(default=None, init=False, repr=False, compare=False)
+    _shown_in: int | None = field(default=None, init=False, repr=False, compare=False)
+
+    @property
+    def chosen(self) -> float | None:
+        """The learning rate picked on the chart (synced from the browser), else the suggestion."""
+        if self.widget is not None:
+            return self.widget.chosen
+        return self.suggestion if self._picked is None else self._picked
+
+    @chosen.setter
+    def chosen(self, value: float | None) -> None:
+        """Pick a rate from Python, clipped to :meth:`pick_range` (the chart's marker follows); None: the suggestion."""
+        if value is None:
+            rate = self.suggestion
+        else:
+            bounds = self.pick_range()
+            if bounds is None:
+                raise NnhpError("lr.chosen cannot be set: the range test ran no steps.")
+            rate = clip_rate(value, *bounds)
+        if self.widget is not None:
+            self.widget.chosen = rate
+        else:
+            self._picked = rate
+
+    def pick_range(self) -> tuple[float, float] | None:
+        """The rates ``chosen`` may take: the tested ones, widened to the suggestion when it lies below them."""
+        if not self.lrs:
+            return None
+        low, high = self.lrs[0], self.lrs[-1]
+        if self.suggestion is not None:
+            low = min(low, self.suggestion)
+        return low, high
+
+    def summary(self) -> str:
+        """One line: the suggestion, the steepest descent, and how the run ended."""
+        if self.suggestion is None:
+            found = f"no suggestion ({self.problem})" if self.problem else "no suggestion"
+        else:
+            steepest = f"steepest {self.steepest:.2g}, " if self.steepest is not None else ""
+            found = f"suggestion {self.suggestion:.2g} ({steepest}loss minimum at {self.minimum:.2g})"
+        return f"lrfind: {found}; {self._ending()}"
+
+    def _ending(self) -> str:
+        ran = f"{len(self.lrs)}/{self.steps} steps"
+        if self.stopped == DIVERGED and self.lrs:
+            return f"{ran}, stopped at lr {self.lrs[-1]:.2g} (loss diverged)"
+        if self.stopped == INTERRUPTED:
+            return f"{ran}, interrupted"
+        return f"{ran}, lr {self.start:.2g} to {self.end:.2g}"
+
+    def plot(self, ax: Any = None) -> Any:
+        """A matplotlib figure of loss against learning rate (log x), the suggestion marked."""
+        if ax is None:
+            from matplotlib.figure import Figure
+
+            figure = Figure(figsize=(6.4, 3.6), layout="constrained")
+            ax = figure.subplots()
+        ax.plot(self.lrs, self.losses, color="#8aa4c8", alpha=0.6, linewidth=1, label="loss")
+        ax.plot(self.lrs, self.smoothed, color="#1f4e8c", linewidth=2, label="smoothed")
+        if self.suggestion is not None:
+            ax.axvline(self.suggestion, color="#d62728", linestyle="--", label=f"suggestion {self.suggestion:.2g}")
+        if self.steepest is not None:
+            ax.axvline(self.steepest, color="#2ca02c", linestyle=":", label=f"steepest {self.steepest:.2g}")
+        ax.set_xscale("log")
+        limits = y_limits(self.losses, self.smoothed, self.diverge)
+        if limits is not None:
+            ax.set_ylim(*limits)
+        ax.set_xlabel("learning rate")
+        ax.set_ylabel("loss")
+        ax.set_title("learning-rate range test")
+        ax.grid(alpha=0.3)
+        ax.legend(loc="upper left")
+        return ax.figure
+
+    def _repr_html_(self) -> str | None:
+        """A static view for saved notebooks: the summary and the plot as a base64 PNG.
+
+        None (so only the text line shows) in the cell whose live view already left
+        this static view in the output, so the plot is not shown twice.
+        """
+        if self._shown_in is not None and self._shown_in == current_cell():
+            return None
+        return self.static_html()
+
+    def static_html(self) -> str:
+        """The summary and the plot as a base64 PNG, in a ``div.nnhp-lrfind``."""
+        import html
+
+        from nnhp_magics.views.plots import figure_png_base64
+
+        image = f'<img alt="loss against learning rate" src="data:image/png;base64,{figure_png_base64(self.plot())}">'
+        return f'<div class="nnhp-lrfind"><p>{html.escape(self.summary())}</p>{image if self.lrs else ""}</div>'
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        """One line in IPython's plain-text display."""
+        printer.text(repr(self))
+
+    def __repr__(self) -> str:
+        return f"<LRFindResult {self.summary().removeprefix('lrfind: ')}>"
+
+
+def lrfind(
+    build: Any,
+    x: Any,
+    y: Any = None,
+    /,
+    *,
+    start: float = 1e-5,
+    end: float = 10.0,
+    steps: int = 500,
+    batch_size: int | None = None,
+    diverge: float = 4.0,
+    smoothing: float = 0.98,
+    quiet: bool = False,
+    **params: Any,
+) -> LRFindResult:
+    """Run the learning-rate range test on BUILD (a build function or a compiled model) and read a rate off it.
+
+    The rate at mini-batch ``k`` (0-based) is ``start * (end / start) ** (k / steps)``,
+    the textbook's factor ``exp(log(end / start) / steps)`` per batch, set on the
+    optimizer before every batch; the data (shuffled, seed 0) is cycled as needed.
+    ``smoothed`` is an exponential moving average of the loss with bias correction
+    (``smoothing`` is its decay); the run stops once it passes ``diverge`` times its
+    minimum or turns NaN/inf. BUILD is called with ``params`` (the rest from its
+    defaults); a compiled model is used as it is, and its weights, optimizer state
+    and learning rate (or schedule) are restored afterwards. Suggestion rule:
+    ``suggestion`` = the learning rate at the smoothed minimum ÷ 10; ``steepest`` =
+    the learning rate of the steepest smoothed descent before that minimum; when the
+    smoothed loss never falls by 10% of its early level, or is lowest within the
+    first steps, both are None and an :class:`LRFindWarning` says why. Under a Jupyter
+    kernel the curve draws live in a chart where a rate can be picked (``chosen``),
+    with the static plot kept below it for saved notebooks; ``quiet`` prints one line.
+    """
+    check_options(start, end, steps, batch_size, diverge, smoothing)
+    make_model = model_factory(build, params)
+    first, batches = _peek(training_batches(x, y, batch_size))
+    model = make_model()
+    result = LRFindResult(float(start), float(end), int(steps), float(diverge), float(smoothing))
+    view = open_view(quiet)
+    began = time.perf_counter()
+    rates = learning_rates(start, end, steps)
+    try:
+        with _RestoredAfterwards(model, first[0]) as learning_rate:
+            result.stopped = run_range_test(
+                model, batches, rate_setter(learning_rate), rates, result, diverge, smoothing, view
+            )
+    except BaseException as exc:
+        if view is not None:
+            view.fail(result, f"{type(exc).__name__}: {exc}")
+        raise
+    result.seconds = time.perf_counter() - began
+    finish(result, view)
+    return result
+
+
+def check_options(
+    start: float, end: float, steps: int, batch_size: int | None, diverge: float, smoothing: float
+) -> None:
+    """Raise an NnhpError for an option outside its range, before anything loads."""
+    if not start > 0:
+        raise NnhpError(f"--start must be a learning rate above 0, got {start}.")
+    if not end > start:
+        raise NnhpError(f"--start ({start}) must be below --end ({end}): the learning rate grows from start to end.")
+    if int(steps) != steps or steps < 10:
+        raise NnhpError(f"--steps must be a whole number of at least 10 mini-batches, got {steps}.")
+    if batch_size is not None and (int(batch_size) != batch_size or batch_size < 1):
+        raise NnhpError(f"--batch-size must be at least 1, got {batch_size}.")
+    if not diverge > 1:
+        raise NnhpError(f"--diverge must be above 1 (the loss's multiple of its minimum that stops), got {diverge}.")
+    if not 0 <= smoothing < 1:
+        raise NnhpError(f"smoothing must be in [0, 1) (0.98 is the textbook's), got {smoothing}.")
+
+
+def clip_rate(value: Any, low: float, high: float) -> float:
+    """``value`` as a float inside ``[low, high]``; an NnhpError for anything but a real number."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or math.isnan(value):
+        raise NnhpError(f"a learning rate must be a number, got {value!r}.")
+    return min(max(float(value), low), high)
+
+
+def learning_rates(start: float, end: float, steps: int) -> list[float]:
+    """The geometric ramp: ``start * factor ** k`` for k < steps, with ``factor = exp(log(end / start) / steps)``."""
+    factor = math.exp(math.log(end / start) / steps)
+    return [start * factor**k for k in range(int(steps))]
+
+
+def model_factory(build: Any, params: dict[str, Any]) -> Callable[[], Any]:
+    """Check BUILD and its parameters now (same routing and errors as %%hpsearch); build the model later."""
+    if _looks_like_keras_model(build):
+        if params:
+            raise NnhpError(
+                f"BUILD is already a compiled model, so {', '.join(f'{k}=' for k in params)} cannot be applied: "
+                "pass the build function instead, or drop the name=value parameters."
+            )
+        return lambda: _compiled(build)
+    if not callable(build):
+        raise NnhpError(f"BUILD must be a build function or a compiled Keras model, got {type(build).__name__}.")
+    from nnhp_magics.core.routing import RESERVED, build_signature, check_names, route
+
+    check_names(params, build, what="%lrfind")
+    accepted, var_kw, _ = build_signature(build)
+    for name in params:
+        if name in RESERVED and name not in accepted and not var_kw:
+            raise NnhpError(
+                f"{name} is a fit() setting, which %lrfind does not take: it trains for --steps mini-batches "
+                "of --batch-size samples."
+            )
+    routed = route(params, build)
+
+    def make() -> Any:
+        from nnhp_magics.training.trial import build_model
+
+        return build_model(build, routed)
+
+    return make
+
+
+def _looks_like_keras_model(obj: Any) -> bool:
+    """Whether ``obj`` is an instance of a Keras class (checked without importing Keras)."""
+    return not isinstance(obj, type) and any(c.__module__.split(".")[0] == "keras" for c in type(obj).__mro__)
+
+
+def _compiled(model: Any) -> Any:
+    """The model itself, once it is known to be compiled."""
+    from nnhp_magics.training import backend
+
+    if not backend.is_compiled_model(model):
+        raise NnhpError("BUILD is a Keras model that is not compiled: call model.compile(loss=..., optimizer=...).")
+    return model
+
+
+def training_batches(x: Any, y: Any, batch_size: int | None) -> Iterator[tuple[Any, ...]]:
+    """Endless mini-batches: batches of shuffled arrays (seed 0; ``batch_size`` rows, 32 when None), or a batched tf.data.Dataset repeated."""
+    import numpy as np
+
+    from nnhp_magics.core.data import as_array, is_dataset
+
+    if is_dataset(x):
+        if y is not None:
+            raise NnhpError("X is a tf.data.Dataset, which carries its own targets: leave Y out.")
+        if batch_size is not None:
+            raise NnhpError(
+                f"--batch-size {batch_size} cannot apply to X, a tf.data.Dataset: it is batched already. "
+                "Leave --batch-size out, or batch the dataset with that size (dataset.unbatch().batch(n))."
+            )
+        return _dataset_batches(x)
+    if y is None:
+        raise NnhpError("Y is missing: %lrfind takes BUILD X Y (or a batched tf.data.Dataset as X).")
+    xs, ys = as_array(x, "X"), as_array(y, "Y")
+    if len(xs) != len(ys):
+        raise NnhpError(f"X and Y have different lengths: {len(xs)} rows of X but {len(ys)} of Y.")
+    if not len(xs):
+        raise NnhpError("X and Y hold no rows.")
+    size = DEFAULT_BATCH_SIZE if batch_size is None else int(batch_size)
+    return _array_batches(xs, ys, min(size, len(xs)), np.random.default_rng(0))
+
+
+def _peek(batches: Iterator[tuple[Any, ...]]) -> tuple[tuple[Any, ...], Iterator[tuple[Any, ...]]]:
+    """The first batch, and an iterator that still yields it first."""
+    first = next(batches, None)
+    if first is None:
+        raise NnhpError("the dataset yields no batches.")
+    return first, itertools.chain([first], batches)
+
+
+def _array_batches(x: Any, y: Any, size: int, rng: Any) -> Iterator[tuple[Any, ...]]:
+    """Cycle through shuffled passes of equal-size batches (a short last batch is left out)."""
+    per_pass = len(x) // size
+    while True:
+        order = rng.permutation(len(x))
+        for i in range(per_pass):
+            index = order[i * size : (i + 1) * size]
+            yield x[index], y[index]
+
+
+def _dataset_batches(dataset: Any) -> Iterator[tuple[Any, ...]]:
+    """The dataset's own batches, repeated; each element as a tuple of train_on_batch arguments."""
+    for element in dataset.repeat():
+        yield tuple(element) if isinstance(element, (tuple, list)) else (element,)
+
+
+class _RestoredAfterwards:
+    """Snapshot weights and optimizer state, give a settable learning-rate variable, and restore everything on exit."""
+
+    def __init__(self, model: Any, sample_x: Any) -> None:
+        self.model = model
+        self.sample_x = sample_x
+        self.owner = getattr(model.optimizer, "inner_optimizer", model.optimizer)
+        self.schedule: Any = None
+
+    def __enter__(self) -> Any:
+        from nnhp_magics.training import backend
+
+        keras = backend.keras()
+        if not self.model.built:
+            self.model(self.sample_x, training=False)
+        if not self.model.optimizer.built:
+            self.model.optimizer.build(self.model.trainable_variables)
+        self.weights = self.model.get_weights()
+        self.optimizer_state = [(v, v.numpy().copy()) for v in self.model.optimizer.variables]
+        rate = self.owner._learning_rate
+        if isinstance(rate, keras.Variable):
+            return rate
+        self.schedule = rate
+        self.owner._learning_rate = keras.Variable(
+            0.0, dtype=keras.config.floatx(), trainable=False, name="learning_rate"
+        )
+        self.model.train_function = None
+        return self.owner._learning_rate
+
+    def __exit__(self, *exc: Any) -> None:
+        self.model.set_weights(self.weights)
+        for variable, value in self.optimizer_state:
+            variable.assign(value)
+        if self.schedule is not None:
+            self.owner.learning_rate = self.schedule
+            self.model.train_function = None
+        self.model.reset_metrics()
+
+
+def rate_setter(variable: Any) -> Callable[[float], Any]:
+    """Set a Keras variable cheaply: TensorFlow's own variable without reading it back, else Keras' ``assign``."""
+    native_assign = getattr(getattr(variable, "value", None), "assign", None)
+    if native_assign is None:
+        return variable.assign
+    return lambda rate: native_assign(rate, read_value=False)
+
+
+def run_range_test(
+    model: Any,
+    batches: Iterator[tuple[Any, ...]],
+    set_rate: Callable[[float], Any],
+    rates: list[float],
+    result: LRFindResult,
+    diverge: float,
+    smoothing: float,
+    view: LiveView | None,
+) -> str:
+    """Train one batch per rate, recording raw and smoothed loss; returns how the run ended."""
+    average, lowest = 0.0, math.inf
+    try:
+        for step, rate in enumerate(rates):
+            set_rate(rate)
+            loss = model.train_on_batch(*next(batches), return_dict=True)["loss"]
+            average = smoothing * average + (1 - smoothing) * loss
+            smooth = average / (1 - smoothing ** (step + 1))
+            result.lrs.append(rate)
+            result.losses.append(loss)
+            result.smoothed.append(smooth)
+            if not math.isfinite(smooth) or (lowest > 0 and smooth > diverge * lowest):
+                return DIVERGED
+            lowest = min(lowest, smooth)
+            if view is not None:
+                view.tick(result)
+    except KeyboardInterrupt:
+        return INTERRUPTED
+    return FINISHED
+
+
+def suggest(lrs: list[float], smoothed: list[float], stopped: str = FINISHED, smoothing: float = 0.98) -> Reading:
+    """Apply the suggestion rule to a recorded curve (pure: no Keras).
+
+    The first ``burn_in`` steps (the moving average's own warm-up) only set the
+    reference level: a minimum inside them, or one less than 10% below the level at
+    their end, gives no suggestion.
+    """
+    points = [(lr, s) for lr, s in zip(lrs, smoothed) if math.isfinite(s)]
+    if len(points) < 3:
+        return Reading(None, None, None, "too few steps ran to read the curve")
+    burn_in = burn_in_steps(len(points), smoothing)
+    values = [s for _, s in points]
+    lowest = values.index(min(values))
+    minimum, reference = points[lowest][0], values[burn_in - 1]
+    if max(values) - min(values) < FLAT_DROP * abs(reference):
+        return Reading(None, None, minimum, "the loss hardly changed: widen --start/--end, or check the model")
+    if lowest < burn_in or reference - values[lowest] < FLAT_DROP * abs(reference):
+        problem = f"the loss did not fall after the first steps: try a lower --start than {lrs[0]:.2g}"
+        return Reading(None, None, minimum, problem)
+    caveat = None
+    if lowest == len(points) - 1 and stopped == FINISHED:
+        caveat = "the loss was still falling at the last step: raise --end for a surer reading"
+    window = max(1, len(points) // 50)
+    return Reading(minimum / DIVIDE_BY, steepest_descent(points[burn_in - 1 : lowest + 1], window), minimum, caveat)
+
+
+def burn_in_steps(count: int, smoothing: float) -> int:
+    """Steps before the smoothed loss is trusted: the average's memory ``1 / (1 - smoothing)``, at most a fifth."""
+    return max(1, min(round(1 / (1 - smoothing)), count // 5))
+
+
+def steepest_descent(points: list[tuple[float, float]], window: int) -> float | None:
+    """The learning rate where the smoothed loss falls fastest per unit of log learning rate (slope over ±window)."""
+    slopes = []
+    for i in range(window, len(points) - window):
+        (low_lr, low_loss), (high_lr, high_loss) = points[i - window], points[i + window]
+        slopes.append(((high_loss - low_loss) / math.log(high_lr / low_lr), points[i][0]))
+    return min(slopes)[1] if slopes else None
+
+
+def finish(result: LRFindResult, view: LiveView | None) -> None:
+    """Read the curve, warn when it gives no sure suggestion, and show the outcome."""
+    reading = suggest(result.lrs, result.smoothed, result.stopped, result.smoothing)
+    result.suggestion, result.steepest, result.minimum, result.problem = reading
+    if reading.problem is not None:
+        warnings.warn(f"%lrfind: {reading.problem}.", LRFindWarning, stacklevel=3)
+    if view is not None:
+        view.close(result)
+    else:
+        print(result.summary(), flush=True)
+
+
+def open_view(quiet: bool) -> LiveView | None:
+    """The live curve for a run: the chart widget under a Jupyter kernel, PNGs where anywidget is missing.
+
+    None in a terminal or with ``quiet``: one summary line is printed instead.
+    """
+    if quiet or not in_notebook():
+        return None
+    try:
+        from nnhp_magics.views.lrfind_widget import WidgetView
+    except ImportError:
+        return LiveView.open()
+    except FileNotFoundError as exc:  # a broken install must not cost the user the live curve
+        warnings.warn(f"the lrfind chart is unavailable, drawing images instead: {exc}", RuntimeWarning, stacklevel=3)
+        return LiveView.open()
+    return WidgetView.open()
+
+
+def current_cell() -> int | None:
+    """The execution count of the running cell (None outside IPython): tells one cell's outputs from the next's."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return None
+    shell = get_ipython()
+    return None if shell is None else shell.execution_count
+
+
+def in_notebook() -> bool:
+    """Whether code runs under a Jupyter kernel (a display can be updated in place)."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    return getattr(get_ipython(), "kernel", None) is not None
+
+
+class LiveView:
+    """Redraws the curve into an IPython display handle, at most once per ``interval`` seconds.
+
+    The wait also grows with the time a drawing takes, so drawing never costs more
+    than ``LIVE_SHARE`` (10%) of the run.
+    """
+
+    def __init__(
+        self, handle: Any, interval: float = LIVE_INTERVAL, clock: Callable[[], float] = time.perf_counter
+    ) -> None:
+        self.handle = handle
+        self.interval = interval
+        self.clock = clock
+        self.next_at = clock() + interval
+        self.updates = 0
+
+    @classmethod
+    def open(cls) -> LiveView:
+        """A view on a fresh display output in the current cell."""
+        from IPython.display import HTML, display
+
+        return cls(display(HTML("<p>lrfind: running…</p>"), display_id=True))
+
+    def tick(self, result: LRFindResult) -> None:
+        """Redraw once the wait since the last drawing is over."""
+        began = self.clock()
+        if began >= self.next_at:
+            self.draw(result)
+            finished = self.clock()
+            self.next_at = finished + max(self.interval, (finished - began) / LIVE_SHARE)
+
+    def draw(self, result: LRFindResult) -> None:
+        """Show the curve so far as a PNG."""
+        from IPython.display import HTML
+
+        from nnhp_magics.views.plots import figure_png_base64
+
+        png = figure_png_base64(result.plot())
+        self.handle.update(HTML(f'<img alt="loss against learning rate" src="data:image/png;base64,{png}">'))
+        self.updates += 1
+
+    def close(self, result: LRFindResult) -> None:
+        """Replace the live curve by the result's static view, suggestion marked (shown once in this cell)."""
+        self.handle.update(result)
+        result._shown_in = current_cell()
+        self.updates += 1
+
+    def fail(self, result: LRFindResult, reason: str) -> None:
+        """Say that the run broke off (the traceback follows in the cell), instead of leaving it "running"."""
+        from html import escape
+
+        from IPython.display import HTML
+
+        self.handle.update(HTML(f"<p>lrfind: {escape(failure_summary(result, reason))}</p>"))
+        self.updates += 1
+
+
+def failure_summary(result: LRFindResult, reason: str) -> str:
+    """One line for a range test that raised: how far it got and why it stopped."""
+    return f"failed after {len(result.lrs)} of {result.steps} steps: {reason}"
+
+
+def y_limits(losses: list[float], smoothed: list[float], diverge: float) -> tuple[float, float] | None:
+    """A y range that shows the descent and the turn without the divergence flattening it."""
+    values = [v for v in losses + smoothed if math.isfinite(v)]
+    finite_smooth = [v for v in smoothed if math.isfinite(v)]
+    if not values or not finite_smooth:
+        return None
+    low = min(values)
+    high = min(max(values), max(finite_smooth[0], diverge * min(finite_smooth)))
+    if high <= low:
+        return None
+    margin = 0.05 * (high - low)
+    return low - margin, high + margin

@@ -1,0 +1,191 @@
+"""The IPython adapter: parse the magic's options, resolve notebook names, call the Python API.
+
+Thin on purpose: everything here turns text into arguments for ``hpsearch`` (and
+friends) and turns the project's own errors into IPython's ``UsageError``, which
+prints one paragraph and no traceback.
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+from typing import Any, Callable
+
+from IPython.core.error import UsageError
+from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class
+from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
+
+from nnhp_magics.errors import NnhpError
+from nnhp_magics.core.results import Search
+
+
+def user_errors_as_usage(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Re-raise the project's own errors as exactly ``UsageError`` (no traceback for the user's mistakes)."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except NnhpError as exc:
+            raise UsageError(str(exc)) from None
+
+    return wrapper
+
+
+def magic_line(line: str) -> str:
+    """The ``%%hpsearch`` line a follow-up cell starts with: this search's options, the space left to the cell."""
+    from nnhp_magics.search.analysis import without_options
+
+    return without_options("%%hpsearch " + line.strip(), ("--space",))
+
+
+def evaluate(expression: str, namespace: dict[str, Any], what: str) -> Any:
+    """Evaluate a name or expression from the magic line in the notebook namespace."""
+    try:
+        return eval(expression, namespace)  # noqa: S307 - the user's own notebook expression
+    except NameError as exc:
+        missing = getattr(exc, "name", None) or str(exc).split("'")[1] if "'" in str(exc) else expression
+        close = difflib.get_close_matches(missing, [k for k in namespace if not k.startswith("_")], n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        raise NnhpError(f"{what} {expression!r}: name {missing!r} is not defined in the notebook.{hint}") from None
+    except SyntaxError as exc:
+        raise NnhpError(f"{what} {expression!r} is not a valid Python expression: {exc.msg}.") from None
+    except Exception as exc:
+        raise NnhpError(f"{what} {expression!r} raised {type(exc).__name__}: {exc}") from None
+
+
+@magics_class
+class NnhpMagics(Magics):
+    """``%%hpsearch`` and ``%hpexport``."""
+
+    def __init__(self, shell: Any) -> None:
+        super().__init__(shell)
+        self.last_search: Search | None = None
+
+    @magic_arguments()
+    @argument("build", help="the build function (a name or expression in the notebook)")
+    @argument("data", nargs="+", help="X and Y (Y omitted for a tf.data.Dataset)")
+    @argument("--valid", nargs="+", metavar="XV YV", help="validation data: early stopping and the score")
+    @argument("--validation-split", type=float, default=0.2, help="held-out fraction when no --valid/--cv (default 0.2)")
+    @argument("--cv", type=int, default=None, help="K-fold cross-validation")
+    @argument("--strategy", default="random", help="random, grid, bayes, hyperband or evolution")
+    @argument("--sampler", default="tpe", help="bayes' model: tpe, or gp (needs pip install 'nnhp-magics[gp]')")
+    @argument("--trials", type=int, default=None, help="trials to finish (default 10; grid: its size)")
+    @argument("--epochs", type=int, default=100, help="max epochs per trial (per fold)")
+    @argument("--patience", type=int, default=10, help="early-stopping patience; 0 = off")
+    @argument("--batch-size", type=int, default=32, help="fit batch size unless the spec tunes batch_size")
+    @argument("--objective", default="val_loss", help="metric to optimise; min:NAME / max:NAME for other names")
+    @argument("--seed", type=int, default=None, help="seed for parameters and weights")
+    @argument("--timeout", type=float, default=None, help="start no new trial after this many seconds")
+    @argument("-o", "--output", dest="output", default=None, help="store the Search in this notebook name")
+    @argument("--export", default=None, help="save the best model here when the search ends")
+    @argument("--overwrite", action="store_true", help="let --export replace existing files")
+    @argument("--storage", default=None, help="storage URL to persist trials")
+    @argument("--study", default=None, help="study name in the storage")
+    @argument("--keep-models", type=int, default=1, help="with --storage: keep the K best models next to it (0 = none)")
+    @argument("--workers", type=int, default=1, help="trials at once on this machine")
+    @argument("--dask", default=None, help="a Dask scheduler address or Client variable")
+    @argument("--background", action="store_true", help="run off the main thread; the cell returns at once")
+    @argument("--space", default=None, help="a dict of distributions in the notebook instead of the cell body")
+    @argument("--fit-kwargs", default=None, help="a dict of extra fit() arguments in the notebook")
+    @argument("--baseline", action="store_true", help="trial 0 runs BUILD's own defaults")
+    @argument("--warmup", type=float, default=0, help="ramp the learning rate up over this many epochs")
+    @argument("--engine", default="auto", help="auto (graph engine where faithful, else fit), graph or fit")
+    @argument("--pack", type=int, default=None, help="trials trained side by side in one graph (default 1)")
+    @argument("--jit", action="store_true", help="compile each epoch with XLA (pays off on long runs)")
+    @argument("--quiet", action="store_true", help="no widget: one text line per trial")
+    @line_cell_magic
+    @user_errors_as_usage
+    def hpsearch(self, line: str, cell: str | None = None) -> Search | None:
+        """Search hyperparameters of a Keras build function; the cell body is the search space.
+
+        The line form ``%hpsearch BUILD X Y --space NAME`` takes the space from a dict.
+        """
+        from nnhp_magics.search.loop import hpsearch
+
+        args = parse_argstring(self.hpsearch, line)
+        ns = self.shell.user_ns
+        build = evaluate(args.build, ns, "BUILD")
+        if len(args.data) > 2:
+            raise NnhpError(f"%%hpsearch takes BUILD X [Y]; got {len(args.data)} data arguments: {' '.join(args.data)}.")
+        x = evaluate(args.data[0], ns, "X")
+        y = evaluate(args.data[1], ns, "Y") if len(args.data) == 2 else None
+        valid = self._valid(args.valid, ns)
+        space: Any = cell or ""
+        if args.space is not None:
+            if any(l.strip() and not l.strip().startswith("#") for l in (cell or "").splitlines()):
+                raise NnhpError("--space takes the space from a dict: leave the cell body empty, or drop --space.")
+            space = evaluate(args.space, ns, "--space")
+            if not isinstance(space, dict):
+                raise NnhpError(f"--space {args.space} must name a dict of distributions, got {type(space).__name__}.")
+        fit_kwargs = evaluate(args.fit_kwargs, ns, "--fit-kwargs") if args.fit_kwargs else None
+        dask = evaluate(args.dask, ns, "--dask") if args.dask and args.dask.isidentifier() and args.dask in ns else args.dask
+
+        def hold(search: Search) -> None:
+            self.last_search = search
+            search.magic_line = magic_line(line)
+            if args.output:
+                ns[args.output] = search
+
+        listeners, quiet = self._views(args.quiet)
+        search = hpsearch(
+            build, x, y, space,
+            valid=valid, validation_split=args.validation_split, cv=args.cv, strategy=args.strategy,
+            sampler=args.sampler,
+            trials=args.trials, epochs=args.epochs, patience=args.patience, batch_size=args.batch_size,
+            objective=args.objective, seed=args.seed, timeout=args.timeout, export=args.export,
+            overwrite=args.overwrite, storage=args.storage, study=args.study, keep_models=args.keep_models, workers=args.workers, dask=dask,
+            background=args.background, fit_kwargs=fit_kwargs, baseline=args.baseline, warmup=args.warmup,
+            engine=args.engine, pack=args.pack, jit=args.jit,
+            quiet=quiet, namespace=ns, listeners=listeners, on_created=hold,
+        )
+        return search
+
+    def _valid(self, names: list[str] | None, ns: dict[str, Any]) -> Any:
+        if not names:
+            return None
+        if len(names) == 1:
+            return evaluate(names[0], ns, "--valid")
+        if len(names) == 2:
+            return (evaluate(names[0], ns, "--valid X"), evaluate(names[1], ns, "--valid Y"))
+        raise NnhpError(f"--valid takes XV YV (two names), got {len(names)}: {' '.join(names)}.")
+
+    def _views(self, quiet: bool) -> tuple[list[Any], bool]:
+        """The live views for this shell: the widget dashboard in a notebook, else one text line per trial.
+
+        Returns the listeners and whether the search should leave out its text view.
+        """
+        if quiet:
+            return [], False
+        try:
+            from nnhp_magics.views.dashboard import notebook_view
+        except ImportError:  # no anywidget: the text view
+            return [], False
+        except FileNotFoundError as exc:  # a broken install must not cost the user the search
+            import warnings
+
+            warnings.warn(f"the live dashboard is unavailable, showing text instead: {exc}", RuntimeWarning, stacklevel=2)
+            return [], False
+        view = notebook_view(self.shell)
+        return ([view], True) if view is not None else ([], False)
+
+    @magic_arguments()
+    @argument("names", nargs="+", help="[SEARCH] PATH")
+    @argument("--overwrite", action="store_true", help="replace existing files")
+    @line_magic
+    @user_errors_as_usage
+    def hpexport(self, line: str) -> None:
+        """Save a search's best model (.keras), its parameters (.params.json) and leaderboard (.leaderboard.csv)."""
+        args = parse_argstring(self.hpexport, line)
+        if len(args.names) > 2:
+            raise NnhpError("%hpexport takes [SEARCH] PATH.")
+        if len(args.names) == 2:
+            search = evaluate(args.names[0], self.shell.user_ns, "SEARCH")
+            if not isinstance(search, Search):
+                raise NnhpError(f"{args.names[0]} is a {type(search).__name__}, not the result of %%hpsearch.")
+        else:
+            search = self.last_search
+            if search is None:
+                raise NnhpError("no search to export yet: run %%hpsearch first, or name the search: %hpexport SEARCH PATH.")
+        paths = search.export(args.names[-1], overwrite=args.overwrite)
+        print("saved " + ", ".join(str(p) for p in paths.values()))

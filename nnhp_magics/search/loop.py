@@ -1,0 +1,500 @@
+"""The search loop: ask Optuna for parameters, run trials, tell the results, emit events.
+
+``hpsearch`` is the Python API behind ``%%hpsearch``: it checks everything a user
+can get wrong before any training, then drives an Optuna study through
+ask-and-tell, handing batches of trials to an executor and turning every epoch
+and every finished trial into an event for the views.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from itertools import islice
+from typing import Any, Callable, Iterable, Iterator
+
+import optuna
+
+from nnhp_magics.core.data import TrainingData, prepare
+from nnhp_magics.search import storage as store
+from nnhp_magics.errors import AllTrialsFailed, NnhpError
+from nnhp_magics.core.events import EpochEnded, EventBus, Listener, SearchEnded, SearchStarted, TrialFinished, TrialStarted
+from nnhp_magics.training.executors import Executor, InProcessExecutor, check_shippable, make_executor
+from nnhp_magics.core.results import FAILED, INTERRUPTED, RUNNING, Search, Trial, check_export_paths, export_paths, parse_objective, summarize_failures
+from nnhp_magics.core.routing import build_signature, check_names
+from nnhp_magics.core.space import SearchSpace, optuna_value
+from nnhp_magics.search.strategies import Strategy, make_strategy
+from nnhp_magics.training.trial import PRUNE, STOP, FitConfig, TrialInterrupted, TrialTask, refit
+
+#: Options whose features have not landed yet; tests keep this list honest.
+NOT_YET: dict[str, str] = {}
+
+
+def hpsearch(
+    build: Callable[..., Any],
+    x: Any,
+    y: Any = None,
+    space: str | dict[str, Any] | SearchSpace = "",
+    *,
+    valid: tuple[Any, Any] | Any | None = None,
+    validation_split: float = 0.2,
+    cv: int | None = None,
+    strategy: str = "random",
+    sampler: str = "tpe",
+    trials: int | None = None,
+    epochs: int = 100,
+    patience: int = 10,
+    batch_size: int = 32,
+    objective: str = "val_loss",
+    seed: int | None = None,
+    timeout: float | None = None,
+    export: str | None = None,
+    overwrite: bool = False,
+    storage: str | None = None,
+    study: str | None = None,
+    workers: int = 1,
+    dask: Any = None,
+    keep_models: int = 1,
+    background: bool = False,
+    fit_kwargs: dict[str, Any] | None = None,
+    baseline: bool = False,
+    warmup: float = 0,
+    engine: str = "auto",
+    pack: int | None = None,
+    jit: bool = False,
+    quiet: bool = True,
+    namespace: dict[str, Any] | None = None,
+    listeners: Iterable[Listener] = (),
+    on_created: Callable[[Search], None] | None = None,
+) -> Search:
+    """Search hyperparameters of a Keras build function and return the :class:`Search`.
+
+    ``space`` is spec text (one ``name = form`` a line, DESIGN.md §2.1), a
+    scikit-learn ``param_distributions`` dict, or a parsed SearchSpace. Every
+    mistake a user can make is reported before training starts; ``on_created`` gets
+    the Search as soon as it exists, so a caller can hold it even if the search
+    fails or is interrupted. With ``storage``, every finished trial is saved and a
+    re-run resumes the study; ``keep_models`` best models are saved next to it.
+    """
+    if namespace is None:
+        namespace = sys._getframe(1).f_globals
+    plan = plan_search(
+        build, x, y, space, valid=valid, validation_split=validation_split, cv=cv, strategy=strategy,
+        sampler=sampler, trials=trials, epochs=epochs, patience=patience, batch_size=batch_size, objective=objective,
+        seed=seed, timeout=timeout, export=export, overwrite=overwrite, storage=storage, study=study,
+        workers=workers, dask=dask, keep_models=keep_models, fit_kwargs=fit_kwargs, baseline=baseline,
+        warmup=warmup, engine=engine, pack=pack, jit=jit, namespace=namespace,
+    )
+    search = plan.new_search()
+    if on_created is not None:
+        on_created(search)
+    bus = EventBus()
+    if not quiet:
+        from nnhp_magics.views.text import TextProgress
+
+        bus.subscribe(TextProgress())
+    for listener in listeners:
+        bus.subscribe(listener)
+    from nnhp_magics.search.rounds import FollowUp
+
+    search._follow_up = FollowUp(plan, search, bus)
+    return start_search(plan, search, bus, background=background)
+
+
+def start_search(plan: SearchPlan, search: Search, bus: EventBus, *, background: bool) -> Search:
+    """Run the plan now, or on a daemon thread with ``background`` (the Search is returned at once)."""
+    if background:
+        thread = threading.Thread(target=_run_in_background, args=(plan, search, bus), name="nnhp-search", daemon=True)
+        search._thread = thread
+        thread.start()
+        return search
+    run_search(plan, search, bus)
+    return search
+
+
+def _run_in_background(plan: SearchPlan, search: Search, bus: EventBus) -> None:
+    try:
+        run_search(plan, search, bus)
+    except BaseException as exc:  # kept for search.wait() to re-raise
+        search._error = exc
+        search._finish("error")
+
+
+@dataclass
+class SearchPlan:
+    """Everything checked and prepared before the first trial."""
+
+    build: Callable[..., Any]
+    space: SearchSpace
+    spec_text: str
+    data: TrainingData
+    strategy: Strategy
+    config: FitConfig
+    trials: int
+    cv: int | None
+    timeout: float | None
+    export: str | None
+    overwrite: bool
+    baseline: bool
+    executor: Executor
+    models: store.ModelKeeper
+    study: optuna.Study | None = None
+    study_name: str | None = None
+    persistent: bool = False
+    namespace: dict[str, Any] = field(default_factory=dict)
+    sampler: str = "tpe"
+    round: int = 1
+    optuna_names: dict[str, str] = field(default_factory=dict)
+
+    def new_search(self) -> Search:
+        search = Search(
+            objective=self.config.objective,
+            param_names=self.space.tunable_names,
+            strategy=self.strategy.name,
+            budget=self.trials,
+            cv=self.cv,
+            max_epochs=self.config.epochs,
+            spec_text=self.spec_text,
+            study_name=self.study_name,
+        )
+        search._refit = self.best_model
+        search.space = self.space
+        return search
+
+    def best_model(self, best: Trial) -> Any:
+        """The kept model of the best trial, else a refit (saved with the study under --cv)."""
+        kept = self.models.load(best.number)
+        if kept is not None:
+            return kept
+        model = refit(self.build, best.params, self.data, self.config, int(round(best.best_epoch or self.config.epochs)))
+        if self.cv and self.models.folder is not None and self.models.keep > 0:
+            self.models.save(best.number, model)
+        return model
+
+
+def plan_search(
+    build: Callable[..., Any],
+    x: Any,
+    y: Any,
+    space: str | dict[str, Any] | SearchSpace,
+    *,
+    valid: Any,
+    validation_split: float,
+    cv: int | None,
+    strategy: str,
+    trials: int | None,
+    sampler: str = "tpe",
+    epochs: int,
+    patience: int,
+    batch_size: int,
+    objective: str,
+    seed: int | None,
+    timeout: float | None,
+    export: str | None,
+    overwrite: bool,
+    storage: str | None,
+    study: str | None,
+    workers: int,
+    dask: Any,
+    keep_models: int = 1,
+    fit_kwargs: dict[str, Any] | None,
+    baseline: bool,
+    warmup: float,
+    engine: str = "auto",
+    pack: int | None = None,
+    jit: bool = False,
+    namespace: dict[str, Any],
+) -> SearchPlan:
+    """Check every input, prepare the data, strategy and fit settings, open the storage and the cluster: no training yet."""
+    _check_where(storage, study, workers, dask, keep_models)
+    if not callable(build):
+        raise NnhpError(f"BUILD must be a function returning a compiled Keras model, got {type(build).__name__}.")
+    _check_positive("--epochs", epochs)
+    _check_positive("--batch-size", batch_size)
+    if patience < 0:
+        raise NnhpError(f"--patience must be 0 (off) or more, got {patience}.")
+    if trials is not None and trials < 1:
+        raise NnhpError(f"--trials must be at least 1, got {trials}.")
+    if timeout is not None and timeout <= 0:
+        raise NnhpError(f"--timeout must be a positive number of seconds, got {timeout}.")
+    if warmup < 0:
+        raise NnhpError(f"--warmup must be 0 or more epochs, got {warmup}.")
+    if fit_kwargs is not None and not isinstance(fit_kwargs, dict):
+        raise NnhpError(f"--fit-kwargs must name a dict of fit() arguments, got {type(fit_kwargs).__name__}.")
+    reserved = {"x", "y", "epochs", "validation_data", "validation_split"} & set(fit_kwargs or {})
+    if reserved:
+        raise NnhpError(
+            f"--fit-kwargs may not set {', '.join(sorted(reserved))}: the search controls them "
+            "(use --epochs, --valid or --validation-split)."
+        )
+    parsed, spec_text = _parse_space(space, namespace)
+    check_names(parsed.names, build, space=parsed)
+    goal = parse_objective(objective)
+    chosen = make_strategy(strategy, parsed, seed=seed, max_epochs=epochs, sampler=sampler)
+    if chosen.size is not None:
+        if trials is not None and trials > chosen.size:
+            raise NnhpError(f"--trials {trials} exceeds the grid's {chosen.size} combinations; leave --trials out to run them all.")
+        budget = trials or chosen.size + (1 if baseline else 0)
+    else:
+        budget = trials if trials is not None else 10
+    if export is not None:
+        check_export_paths(export_paths(export), overwrite)
+    data = prepare(x, y, valid=valid, validation_split_fraction=validation_split, cv=cv, seed=seed)
+    if all(f.monitor is None for f in data.folds) and goal.name.startswith("val_"):
+        raise NnhpError(
+            f"--objective {goal.name} needs validation data: pass --valid XV YV, or use a training metric such as loss."
+        )
+    config = FitConfig(
+        objective=goal, epochs=epochs, patience=patience, batch_size=batch_size,
+        fit_kwargs=dict(fit_kwargs or {}), seed=seed, warmup_epochs=warmup,
+        engine=engine, pack=_check_engine(engine, pack), jit=jit,
+    )
+    if workers > 1 or dask is not None:
+        check_shippable(data)
+    plan = SearchPlan(
+        build, parsed, spec_text, data, chosen, config, budget, cv, timeout, export, overwrite, baseline,
+        executor=InProcessExecutor(), models=store.ModelKeeper(goal, keep_models), namespace=namespace, sampler=sampler,
+    )
+    if storage is not None:
+        _open_study(plan, storage, study, keep_models)
+    plan.executor = make_executor(workers, dask, pruning=chosen.prunes, engine=engine, pack=config.pack)
+    return plan
+
+
+def _check_where(storage: str | None, study: str | None, workers: int, dask: Any, keep_models: int) -> None:
+    """Options about where trials run and are kept, checked before anything else."""
+    if workers < 1:
+        raise NnhpError(f"--workers must be at least 1, got {workers}.")
+    if dask is not None and workers != 1:
+        raise NnhpError("--workers and --dask: pick one; a Dask cluster brings its own workers.")
+    if study is not None and storage is None:
+        raise NnhpError("--study names a study in a storage: pass --storage too, e.g. --storage sqlite:///search.db.")
+    if keep_models < 0:
+        raise NnhpError(f"--keep-models must be 0 (none) or more, got {keep_models}.")
+
+
+def _open_study(plan: SearchPlan, storage: str, study: str | None, keep_models: int) -> None:
+    """Open (or create) the persistent study and its model folder; a different search in it is an error."""
+    location = store.locate(storage)
+    build_name = getattr(plan.build, "__name__", "build")
+    name = study or store.default_study_name(build_name, plan.space)
+    goal = plan.config.objective
+    meta = {
+        "objective": goal.name, "direction": goal.direction, "param_names": plan.space.tunable_names,
+        "strategy": plan.strategy.name, "budget": plan.trials, "cv": plan.cv, "max_epochs": plan.config.epochs,
+        "spec": plan.spec_text, "build": build_name, "keep_models": keep_models,
+    }
+    plan.study = store.open_study(
+        location, name, store.fingerprint(plan.space, goal, plan.cv, plan.data.fingerprint),
+        store.param_ranges(plan.space), meta, sampler=plan.strategy.sampler, pruner=plan.strategy.pruner,
+    )
+    plan.study_name = name
+    plan.persistent = True
+    plan.models = store.ModelKeeper(goal, keep_models, store.models_folder(location, name))
+
+
+def _check_engine(engine: str, pack: int | None) -> int:
+    """Check --engine and --pack; returns the pack size (the default when not given)."""
+    from nnhp_magics.training.engine import DEFAULT_PACK, ENGINES
+
+    if engine not in ENGINES:
+        raise NnhpError(f"--engine must be one of {', '.join(ENGINES)}, got {engine!r}.")
+    if pack is None:
+        return DEFAULT_PACK
+    if pack < 1:
+        raise NnhpError(f"--pack must be at least 1 (1 = one trial at a time), got {pack}.")
+    if pack > 1 and engine == "fit":
+        raise NnhpError("--pack trains several trials in one graph: it needs --engine auto or graph, not fit.")
+    return pack
+
+
+def _check_positive(option: str, value: int) -> None:
+    if value < 1:
+        raise NnhpError(f"{option} must be at least 1, got {value}.")
+
+
+def _parse_space(space: str | dict[str, Any] | SearchSpace, namespace: dict[str, Any]) -> tuple[SearchSpace, str]:
+    from nnhp_magics.core.spec import parse_spec, space_from_dict
+
+    if isinstance(space, SearchSpace):
+        return space, "\n".join(p.text or f"{p.name} = {p.dist.describe()}" for p in space)
+    if isinstance(space, dict):
+        parsed = space_from_dict(space, namespace)
+        return parsed, "\n".join(f"{p.name} = {p.dist.describe()}" for p in parsed)
+    if not isinstance(space, str):
+        raise NnhpError(f"space must be spec text or a dict of distributions, got {type(space).__name__}.")
+    parsed = parse_spec(space, namespace)
+    if not len(parsed):
+        raise NnhpError(
+            "the search space is empty: write one parameter a line in the cell, e.g. `n_neurons = int(1, 99)`, "
+            "or pass --space NAME with a dict of distributions."
+        )
+    return parsed, space
+
+
+class _Control:
+    """The runner's callback into the search: events, pruning reports, Stop."""
+
+    def __init__(
+        self, search: Search, bus: EventBus, study: optuna.Study, strategy: Strategy, max_epochs: int, round_: int = 1
+    ) -> None:
+        self.search, self.bus, self.study, self.strategy = search, bus, study, strategy
+        self.max_epochs = max_epochs
+        self.round = round_
+        self.optuna_trials: dict[int, optuna.Trial] = {}
+
+    def epoch_end(self, trial: int, fold: int, folds: int, epoch: int, logs: dict[str, float]) -> str | None:
+        self.bus.emit(EpochEnded(trial, epoch, dict(logs), fold=fold, folds=folds, max_epochs=self.max_epochs))
+        if self.search.stop_requested:
+            return STOP
+        if self.strategy.prunes and fold == 0:
+            value = logs.get(self.search.objective.name)
+            live = self.optuna_trials.get(trial)
+            if live is not None and value is not None and math.isfinite(value):
+                live.report(value, epoch + 1)
+                if epoch + 1 < self.max_epochs and live.should_prune():  # a trial that trained every epoch is complete
+                    return PRUNE
+        return None
+
+
+@dataclass
+class _Pending:
+    """What the first asks still owe: the --baseline trial, then queueing the grid."""
+
+    baseline: bool
+    queue: bool
+
+
+def run_search(plan: SearchPlan, search: Search, bus: EventBus) -> Search:
+    """Run trials until the budget is spent, the timeout passes, Stop is pressed or the user interrupts.
+
+    A persistent study resumes: its earlier trials are shown at once and count
+    toward the budget, and trials lost with their process are run again once.
+    """
+    optuna.logging.set_verbosity(logging.WARNING)
+    if plan.study is None:  # named after the build function and spec: Hyperband assigns brackets by study name
+        plan.study = optuna.create_study(
+            study_name=store.default_study_name(getattr(plan.build, "__name__", "build"), plan.space),
+            direction=plan.config.objective.direction, sampler=plan.strategy.sampler, pruner=plan.strategy.pruner,
+        )
+    study = plan.study
+    executor = plan.executor
+    control = _Control(search, bus, study, plan.strategy, plan.config.epochs, plan.round)
+    if plan.persistent and plan.round == 1:
+        for record in store.resume(study):
+            search._add(record)
+        search.rounds = store.stored_rounds(study) or search.rounds
+    search.started_at = time.time()
+    bus.emit(SearchStarted(search))
+    reason: str | None = None
+    pending = _Pending(baseline=plan.baseline and not search.trials, queue=bool(plan.strategy.queue))
+    if not pending.baseline:
+        _enqueue(study, plan)
+        pending.queue = False
+    try:
+        while (reason := _end_reason(plan, search)) is None:
+            stream = _ask_trials(plan, study, control, search, bus, pending)
+            tasks = stream if executor.refills else list(islice(stream, executor.concurrency))
+            for outcome in executor.run(tasks, plan.build, plan.data, plan.config, control):
+                _record(outcome.record, study, control, search, bus)
+                if outcome.model is not None:
+                    plan.models.offer(search, outcome.record, outcome.model)
+    except TrialInterrupted as interrupted:
+        _record(interrupted.record, study, control, search, bus)
+        reason = "interrupted"
+    except KeyboardInterrupt:
+        reason = "interrupted"
+    finally:
+        for t in list(search.trials):
+            if t.state == RUNNING:
+                t.state, t.error = INTERRUPTED, "the search ended while it ran"
+                _tell(study, control, t)
+        search.ended_at = time.time()
+        search._finish(reason or "error")
+        bus.emit(SearchEnded(search, reason or "error"))
+    if search.best_trial_or_none is None and search.trials and all(t.state == FAILED for t in search.trials):
+        raise AllTrialsFailed(
+            f"all {len(search.trials)} trials failed, so there is no best model. The reasons:\n"
+            + summarize_failures(search.trials)
+        )
+    if plan.export is not None and search.best_trial_or_none is not None:
+        search.export(plan.export, overwrite=plan.overwrite)
+    return search
+
+
+def _end_reason(plan: SearchPlan, search: Search) -> str | None:
+    """Why no further trial may start: budget spent, Stop pressed, or the timeout passed; None to go on."""
+    if plan.trials - search.count_toward_budget() <= 0:
+        return "done"
+    if search.stop_requested:
+        return "stopped"
+    if plan.timeout is not None and time.time() - search.started_at >= plan.timeout:  # type: ignore[operator]
+        return "timeout"
+    return None
+
+
+def _ask_trials(
+    plan: SearchPlan, study: optuna.Study, control: _Control, search: Search, bus: EventBus, pending: _Pending
+) -> Iterator[TrialTask]:
+    """Ask Optuna for trials one at a time, while the budget has room beside the trials already running."""
+    while _end_reason(plan, search) is None and _running(search) < plan.trials - search.count_toward_budget():
+        live = study.ask()
+        if pending.baseline:
+            params = _baseline_params(plan)
+            pending.baseline = False
+        else:
+            params = plan.space.suggest(live, plan.optuna_names)
+        if pending.queue:
+            _enqueue(study, plan)
+            pending.queue = False
+        control.optuna_trials[live.number] = live
+        record = Trial(number=live.number, params=dict(params), round=plan.round)
+        live.set_user_attr(store.RECORD_ATTR, record.to_dict())
+        search._add(record)
+        bus.emit(TrialStarted(live.number, dict(params), folds=len(plan.data.folds)))
+        yield TrialTask(live.number, params)
+
+
+def _running(search: Search) -> int:
+    return sum(1 for t in search.trials if t.state == RUNNING)
+
+
+def _enqueue(study: optuna.Study, plan: SearchPlan) -> None:
+    """Queue the strategy's fixed parameter sets (the grid) in order, skipping those the study already holds."""
+    held = store.queued_params(study)
+    for params in plan.strategy.queue:
+        labels = {
+            plan.optuna_names.get(p.name, p.name): optuna_value(p, params[p.name])
+            for p in plan.space
+            if p.name in params and p.tunable
+        }
+        if store.params_key(labels) not in held:
+            study.enqueue_trial(labels)
+
+
+def _baseline_params(plan: SearchPlan) -> dict[str, Any]:
+    """Trial 0 of ``--baseline``: BUILD's own defaults for the spec's names (constants still apply)."""
+    _, _, defaults = build_signature(plan.build)
+    params = {p.name: defaults[p.name] for p in plan.space if p.tunable and p.name in defaults}
+    params.update({p.name: p.dist.value for p in plan.space if not p.tunable})  # type: ignore[union-attr]
+    return params
+
+
+def _record(record: Trial, study: optuna.Study, control: _Control, search: Search, bus: EventBus) -> None:
+    record.round = control.round
+    search._add(record)
+    _tell(study, control, record)
+    bus.emit(TrialFinished(record))
+
+
+def _tell(study: optuna.Study, control: _Control, record: Trial) -> None:
+    """Save the record with the Optuna trial, then finish it: durable at once with a storage."""
+    live = control.optuna_trials.pop(record.number, None)
+    if live is None:
+        return
+    live.set_user_attr(store.RECORD_ATTR, record.to_dict())
+    store.tell(study, live, record)

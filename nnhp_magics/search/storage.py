@@ -1,0 +1,539 @@
+"""Persistence on Optuna's storages: open a study, guard it with a fingerprint, read trials back.
+
+``--storage`` takes an SQLAlchemy URL (``sqlite:///search.db``, ``postgresql://...``) or
+a journal file path (``search.journal`` / ``search.log``, Optuna's JournalStorage, safe
+on a shared file system). Every trial's record (``Trial.to_dict()``) lives in the
+Optuna trial's user attribute ``"nnhp"``; the study's user attributes hold the
+search's fingerprint, its ranges and what ``load_search`` needs to rebuild it. The
+best models are saved as ``.keras`` files in a folder next to the storage.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+import logging
+import os
+import re
+import sqlite3
+import stat
+import tempfile
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import optuna
+from optuna.trial import TrialState
+
+from nnhp_magics.errors import NnhpError
+from nnhp_magics.core.results import COMPLETE, FINISHED_STATES, INTERRUPTED, PRUNED, Objective, Search, Trial
+from nnhp_magics.core.space import Categorical, FloatRange, Fixed, IntRange, Param, ScipyPpf, SearchSpace
+
+if TYPE_CHECKING:
+    from optuna.storages import BaseStorage
+
+RECORD_ATTR = "nnhp"
+REQUEUE_ATTR = "nnhp_requeue_of"
+FINGERPRINT_ATTR = "nnhp_fingerprint"
+RANGES_ATTR = "nnhp_ranges"
+META_ATTR = "nnhp_search"
+ROUNDS_ATTR = "nnhp_rounds"
+JOURNAL_SUFFIXES = (".journal", ".log")
+SQLITE_SUFFIXES = (".db", ".sqlite", ".sqlite3")
+LOST = "lost with its process (the kernel or worker died while it ran)"
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where a study lives: the URL as given, its kind (sqlite, journal, rdb) and its file, if any."""
+
+    url: str
+    kind: str
+    path: Path | None = None
+
+    @property
+    def shown(self) -> str:
+        """The URL with any password hidden, for messages."""
+        if self.kind != "rdb":
+            return self.url
+        from sqlalchemy.engine import make_url
+
+        return make_url(self.url).render_as_string(hide_password=True)
+
+
+def locate(url: str) -> Location:
+    """Tell a journal path, an SQLite URL (or ``.db`` path) and any other SQLAlchemy URL apart."""
+    text = str(url).strip()
+    if "://" not in text:
+        path = Path(text).expanduser()
+        if path.suffix in JOURNAL_SUFFIXES:
+            return Location(text, "journal", path)
+        if path.suffix in SQLITE_SUFFIXES:
+            return Location(f"sqlite:///{path}", "sqlite", path)
+        raise NnhpError(
+            f"--storage {text!r}: give a journal file (NAME.journal), an SQLite file (sqlite:///NAME.db) "
+            "or a database URL (postgresql://user@host/db)."
+        )
+    if text.startswith("sqlite:"):
+        from sqlalchemy.engine import make_url
+
+        database = make_url(text).database
+        return Location(text, "sqlite", Path(database).expanduser() if database else None)
+    return Location(text, "rdb")
+
+
+def open_storage(location: Location, *, writing: bool = True) -> BaseStorage:
+    """The Optuna storage behind a location, after checking it is usable (and writable when ``writing``)."""
+    if location.path is not None:
+        _check_file(location, writing)
+    optuna.logging.set_verbosity(logging.WARNING)
+    try:
+        if location.kind == "journal":
+            from optuna.storages.journal import JournalFileBackend, JournalStorage
+
+            return JournalStorage(JournalFileBackend(str(location.path)))
+        engine_kwargs = {"connect_args": {"timeout": 30}} if location.kind == "sqlite" else {}
+        return optuna.storages.RDBStorage(location.url, engine_kwargs=engine_kwargs)
+    except ModuleNotFoundError as exc:
+        raise NnhpError(
+            f"--storage {location.shown} needs the database driver {exc.name!r}: pip install it "
+            "(psycopg2-binary for PostgreSQL)."
+        ) from None
+    except NnhpError:
+        raise
+    except Exception as exc:
+        raise NnhpError(f"--storage {location.shown} cannot be opened: {_first_line(exc)}") from None
+
+
+def _first_line(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {(str(exc).strip().splitlines() or [''])[0]}"
+
+
+def _check_file(location: Location, writing: bool) -> None:
+    """Refuse a folder, a read-only file or one that is not a storage, before anything is written."""
+    path = location.path
+    assert path is not None
+    if not path.exists():
+        if not writing:
+            raise NnhpError(f"--storage {location.url}: {path} does not exist.")
+        folder = path.parent if str(path.parent) else Path(".")
+        folder.mkdir(parents=True, exist_ok=True)
+        if not os.access(folder, os.W_OK):
+            raise NnhpError(f"--storage {location.url}: the folder {folder} is not writable.")
+        return
+    if path.is_dir():
+        raise NnhpError(f"--storage {location.url}: {path} is a folder, not a storage file.")
+    if writing and not _writable(path):
+        raise NnhpError(
+            f"--storage {location.url}: {path} is read-only, and every finished trial is written to it. "
+            "Make it writable (chmod u+w), or open it with nnhp_magics.load_search() to read it; nothing was changed."
+        )
+    if location.kind == "journal":
+        _check_journal(path, location.url)
+    else:
+        _check_sqlite(path, location.url)
+
+
+def _writable(path: Path) -> bool:
+    """Writable by this process, and not marked read-only (root ignores permission bits, we do not)."""
+    return os.access(path, os.W_OK) and bool(stat.S_IMODE(path.stat().st_mode) & 0o222)
+
+
+def _check_journal(path: Path, url: str) -> None:
+    """Every line of a journal file must be one complete JSON record of Optuna's."""
+    with open(path, "rb") as f:
+        for number, line in enumerate(f, start=1):
+            if not line.endswith(b"\n"):
+                raise NnhpError(
+                    f"--storage {url}: line {number} of {path} is an incomplete record (a process died while "
+                    "writing it?). Remove that last line to resume; nothing was changed."
+                )
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                entry = None
+            if not isinstance(entry, dict) or "op_code" not in entry:
+                raise NnhpError(
+                    f"--storage {url}: {path} is not an Optuna journal (line {number} is not a journal record); "
+                    "it may be corrupt. Nothing was changed."
+                )
+
+
+def _check_sqlite(path: Path, url: str) -> None:
+    """An existing non-empty file must be an SQLite database holding Optuna's tables."""
+    if path.stat().st_size == 0:
+        return
+    try:
+        connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            tables = {row[0] for row in connection.execute("select name from sqlite_master where type='table'")}
+        finally:
+            connection.close()
+    except sqlite3.DatabaseError as exc:
+        raise NnhpError(
+            f"--storage {url}: {path} is not an SQLite database ({exc}); it may be corrupt. Nothing was changed."
+        ) from None
+    if tables and "studies" not in tables:
+        raise NnhpError(
+            f"--storage {url}: {path} is an SQLite database but not an Optuna storage "
+            f"(its tables: {', '.join(sorted(tables))}). Nothing was changed; pick another file."
+        )
+
+
+def param_kind(p: Param) -> str:
+    """What must not change between runs of a study: the distribution's family, log scale and choices."""
+    d = p.dist
+    if isinstance(d, Categorical):
+        return "choice" + json.dumps(d.labels(), default=repr)
+    if isinstance(d, IntRange):
+        return "int, log" if d.log else "int"
+    if isinstance(d, FloatRange):
+        return "float, log" if d.log else "float"
+    if isinstance(d, ScipyPpf):
+        return f"scipy.stats.{d.name}"
+    if isinstance(d, Fixed):
+        return "fixed"
+    raise TypeError(f"unknown distribution {d!r}")
+
+
+def param_kinds(space: SearchSpace) -> dict[str, str]:
+    return {p.name: param_kind(p) for p in space}
+
+
+def param_ranges(space: SearchSpace) -> dict[str, str]:
+    """Each parameter's range or value as the spec writes it (changes here only warn)."""
+    return {p.name: p.dist.describe() for p in space}
+
+
+def default_study_name(build_name: str, space: SearchSpace) -> str:
+    """``BUILD-xxxxxxxx``: BUILD's name and a short hash of the spec's names and kinds (not its ranges)."""
+    digest = hashlib.sha1(json.dumps([build_name, param_kinds(space)]).encode()).hexdigest()[:8]
+    return f"{build_name}-{digest}"
+
+
+def fingerprint(space: SearchSpace, objective: Objective, cv: int | None, data: str) -> dict[str, Any]:
+    """What identifies a search: parameter names and kinds, objective and direction, CV setting, data hash."""
+    return {
+        "params": param_kinds(space),
+        "objective": objective.name,
+        "direction": objective.direction,
+        "cv": cv,
+        "data": data,
+    }
+
+
+def check_fingerprint(
+    name: str, where: str, stored: dict[str, Any], current: dict[str, Any], ranges: tuple[dict[str, str], dict[str, str]]
+) -> None:
+    """Raise for a different search in the same study; warn when only ranges changed."""
+    differences = _differences(stored, current)
+    if differences:
+        raise NnhpError(
+            f"study {name!r} in {where} holds a different search: " + "; ".join(differences) + ". "
+            "Pass --study with a new name to start another study, or restore the earlier settings to resume this one. "
+            "Nothing was changed."
+        )
+    old, new = ranges
+    changed = [f"{n}: {old[n]} -> {new[n]}" for n in new if n in old and old[n] != new[n]]
+    if changed:
+        warnings.warn(
+            f"study {name!r}: ranges changed since its earlier runs ({'; '.join(changed)}); "
+            "earlier trials keep the values they had.",
+            UserWarning,
+            stacklevel=3,
+        )
+
+
+def _differences(stored: dict[str, Any], current: dict[str, Any]) -> list[str]:
+    found = []
+    for key, label in (("objective", "objective"), ("direction", "direction"), ("cv", "--cv")):
+        if stored.get(key) != current.get(key):
+            found.append(f"{label} was {stored.get(key)!r}, now {current.get(key)!r}")
+    old_data, new_data = str(stored.get("data")), str(current.get("data"))
+    if old_data != new_data and not (old_data.startswith("dataset:") or new_data.startswith("dataset:")):
+        found.append("the training data differ (another hash of X, y and the validation data)")
+    old, new = stored.get("params", {}), current.get("params", {})
+    if set(old) != set(new):
+        parts = []
+        if set(new) - set(old):
+            parts.append(f"new {', '.join(sorted(set(new) - set(old)))}")
+        if set(old) - set(new):
+            parts.append(f"missing {', '.join(sorted(set(old) - set(new)))}")
+        found.append("the parameters differ (" + "; ".join(parts) + ")")
+    found += [f"{n} was {old[n]}, now {new[n]}" for n in new if n in old and old[n] != new[n]]
+    return found
+
+
+def open_study(
+    location: Location,
+    name: str,
+    identity: dict[str, Any],
+    ranges: dict[str, str],
+    meta: dict[str, Any],
+    *,
+    sampler: optuna.samplers.BaseSampler,
+    pruner: optuna.pruners.BasePruner,
+) -> optuna.Study:
+    """Create the study, or load it after checking its fingerprint; then record this run's settings."""
+    storage = open_storage(location)
+    try:
+        study = optuna.load_study(study_name=name, storage=storage, sampler=sampler, pruner=pruner)
+    except KeyError:
+        study = optuna.create_study(
+            study_name=name, storage=storage, direction=identity["direction"], sampler=sampler, pruner=pruner
+        )
+        study.set_user_attr(FINGERPRINT_ATTR, identity)
+    else:
+        stored = study.user_attrs.get(FINGERPRINT_ATTR)
+        if stored is None:
+            raise NnhpError(
+                f"study {name!r} in {location.shown} was not made by %%hpsearch; pass --study with another name."
+            )
+        check_fingerprint(name, location.shown, stored, identity, (study.user_attrs.get(RANGES_ATTR, {}), ranges))
+    study.set_user_attr(RANGES_ATTR, ranges)
+    study.set_user_attr(META_ATTR, meta)
+    return study
+
+
+def save_rounds(study: optuna.Study, rounds: list[dict[str, Any]]) -> None:
+    """Keep each round's spec, strategy and trial count with the study (DESIGN.md §2.5)."""
+    study.set_user_attr(ROUNDS_ATTR, rounds)
+
+
+def stored_rounds(study: optuna.Study) -> list[dict[str, Any]] | None:
+    """The rounds saved with the study; None for a study of one round."""
+    rounds = study.user_attrs.get(ROUNDS_ATTR)
+    return [dict(r) for r in rounds] if rounds else None
+
+
+def record_of(frozen: optuna.trial.FrozenTrial) -> Trial | None:
+    """The nnhp record kept with an Optuna trial; None for a trial still waiting in the queue.
+
+    A trial whose process died between Optuna's ``ask`` and the first record gets
+    a running record from its Optuna parameters.
+    """
+    data = frozen.user_attrs.get(RECORD_ATTR)
+    if data is not None:
+        return Trial.from_dict(data)
+    if frozen.state == TrialState.RUNNING:
+        return Trial(number=frozen.number, params=dict(frozen.params))
+    return None
+
+
+def resume(study: optuna.Study) -> list[Trial]:
+    """Records of the study's earlier runs; trials lost while running become ``interrupted`` and are re-queued once."""
+    frozen = study.get_trials(deepcopy=False)
+    records = []
+    for trial in frozen:
+        record = record_of(trial)
+        if record is None:
+            continue
+        if trial.state == TrialState.RUNNING:
+            record = _settle(study, trial, record)
+        records.append(record)
+    _requeue(study, frozen, records)
+    return records
+
+
+def _settle(study: optuna.Study, trial: optuna.trial.FrozenTrial, record: Trial) -> Trial:
+    """Finish in Optuna a trial whose process died: as its record says if it had ended, else interrupted."""
+    if record.state not in FINISHED_STATES:
+        record.state, record.error = INTERRUPTED, LOST
+        optuna.trial.Trial(study, trial._trial_id).set_user_attr(RECORD_ATTR, record.to_dict())
+    tell(study, trial.number, record)
+    return record
+
+
+def tell(study: optuna.Study, trial: optuna.Trial | int, record: Trial) -> None:
+    """Tell Optuna how a trial ended: its score, pruned, or failed (which covers interrupted)."""
+    if record.state == COMPLETE:
+        study.tell(trial, record.score)
+    elif record.state == PRUNED:
+        study.tell(trial, state=TrialState.PRUNED)
+    else:
+        study.tell(trial, state=TrialState.FAIL)
+
+
+def _requeue(study: optuna.Study, frozen: list[optuna.trial.FrozenTrial], records: list[Trial]) -> None:
+    """Queue the parameters of each interrupted trial again, once (a retry is never retried).
+
+    Only first-round trials: resuming is re-running the first round's cell, whose
+    space a later round's trial (a refined spec) does not belong to.
+    """
+    by_number = {t.number: t for t in frozen}
+    retried = {t.user_attrs[REQUEUE_ATTR] for t in frozen if REQUEUE_ATTR in t.user_attrs}
+    for record in records:
+        trial = by_number[record.number]
+        if record.state != INTERRUPTED or record.number in retried or REQUEUE_ATTR in trial.user_attrs:
+            continue
+        if record.round > 1:
+            continue
+        study.enqueue_trial(dict(trial.params), user_attrs={REQUEUE_ATTR: record.number})
+
+
+def queued_params(study: optuna.Study) -> set[tuple[tuple[str, Any], ...]]:
+    """The Optuna parameters of every trial the study holds, run or waiting, as hashable keys."""
+    keys = set()
+    for trial in study.get_trials(deepcopy=False):
+        params = trial.params or trial.system_attrs.get("fixed_params", {})
+        keys.add(params_key(params))
+    return keys
+
+
+def params_key(params: dict[str, Any]) -> tuple[tuple[str, Any], ...]:
+    return tuple(sorted((k, json.dumps(v, default=repr)) for k, v in params.items()))
+
+
+def models_folder(location: Location, study: str) -> Path:
+    """Where a study's best models go: ``NAME-models/STUDY/`` next to a storage file, else under the working folder."""
+    safe = re.sub(r"[^\w.-]", "_", study)
+    if location.path is not None:
+        return location.path.parent / f"{location.path.stem}-models" / safe
+    return Path.cwd() / "nnhp-models" / safe
+
+
+def model_to_bytes(model: Any) -> bytes:
+    """A Keras model as the bytes of its ``.keras`` file."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "model.keras"
+        model.save(path)
+        return path.read_bytes()
+
+
+def model_from_bytes(data: bytes) -> Any:
+    """The Keras model saved by :func:`model_to_bytes`."""
+    from nnhp_magics.training import backend
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "model.keras"
+        path.write_bytes(data)
+        return backend.keras().models.load_model(path)
+
+
+class ModelKeeper:
+    """Keeps the models of the ``keep`` best complete trials: as files in a folder, or as bytes in memory.
+
+    Without a folder, a model object trained in this process is handed to the
+    Search as before (nothing serialised); a model that came back from a worker as
+    bytes is kept in memory.
+    """
+
+    def __init__(self, objective: Objective, keep: int = 1, folder: Path | None = None) -> None:
+        self.objective, self.keep, self.folder = objective, keep, folder
+        self._memory: dict[int, bytes] = {}
+
+    def offer(self, search: Search, record: Trial, model: Any) -> None:
+        """Keep ``model`` if ``record`` is among the best ``keep`` trials; drop the ones it pushes out."""
+        if self.folder is None and not isinstance(model, bytes):
+            search._offer_model(record, model)
+            return
+        best = {t.number for t in self._ranking(search)[: self.keep]}
+        if record.number not in best:
+            return
+        self.save(record.number, model)
+        self._drop_all_but(best)
+
+    def save(self, number: int, model: Any) -> None:
+        """Store one trial's model (a Keras model or its bytes)."""
+        data = model if isinstance(model, bytes) else model_to_bytes(model)
+        if self.folder is None:
+            self._memory[number] = data
+            return
+        self.folder.mkdir(parents=True, exist_ok=True)
+        partial = self.folder / f".trial-{number}.partial"
+        partial.write_bytes(data)
+        os.replace(partial, self.path(number))
+
+    def path(self, number: int) -> Path:
+        assert self.folder is not None
+        return self.folder / f"trial-{number}.keras"
+
+    def load(self, number: int) -> Any | None:
+        """The kept model of trial ``number``, or None."""
+        if number in self._memory:
+            return model_from_bytes(self._memory[number])
+        if self.folder is not None and self.path(number).exists():
+            from nnhp_magics.training import backend
+
+            return backend.keras().models.load_model(self.path(number))
+        return None
+
+    def _ranking(self, search: Search) -> list[Trial]:
+        scored = [t for t in search.trials if t.state == COMPLETE and t.score is not None and t.score == t.score]
+        sign = 1 if self.objective.minimize else -1
+        return sorted(scored, key=lambda t: (sign * t.score, t.number))  # type: ignore[operator]
+
+    def _drop_all_but(self, numbers: set[int]) -> None:
+        for number in [n for n in self._memory if n not in numbers]:
+            del self._memory[number]
+        if self.folder is None:
+            return
+        for path in self.folder.glob("trial-*.keras"):
+            number = path.stem.removeprefix("trial-")
+            if number.isdigit() and int(number) not in numbers:
+                path.unlink(missing_ok=True)
+
+
+def load_search(storage: str, study: str | None = None) -> Search:
+    """Reopen a search saved with ``--storage``: trials, ``best_params``, ``leaderboard()``, ``plot()``, ``best_model``.
+
+    Needs no training and writes nothing; ``study`` may be left out when the
+    storage holds one study.
+    """
+    location = locate(storage)
+    backend_storage = open_storage(location, writing=False)
+    name = _pick_study(backend_storage, location, study)
+    loaded = optuna.load_study(study_name=name, storage=backend_storage)
+    meta = loaded.user_attrs.get(META_ATTR)
+    if meta is None:
+        raise NnhpError(f"study {name!r} in {location.shown} was not made by %%hpsearch.")
+    objective = Objective(meta["objective"], meta["direction"])
+    search = Search(
+        objective=objective,
+        param_names=meta["param_names"],
+        strategy=meta["strategy"],
+        budget=meta["budget"],
+        cv=meta["cv"],
+        max_epochs=meta["max_epochs"],
+        spec_text=meta["spec"],
+        study_name=name,
+    )
+    search.rounds = stored_rounds(loaded) or search.rounds
+    for past in search.rounds:
+        search._add_param_names(past.get("param_names", []))
+    for trial in loaded.get_trials(deepcopy=False):
+        record = record_of(trial)
+        if record is not None:
+            if trial.state == TrialState.RUNNING and record.state not in FINISHED_STATES:
+                record.state, record.error = INTERRUPTED, LOST
+            search._add(record)
+    keeper = ModelKeeper(objective, meta.get("keep_models", 1), models_folder(location, name))
+    search._refit = lambda best: _saved_model(keeper, best)
+    search._finish("loaded")
+    return search
+
+
+def _pick_study(storage: BaseStorage, location: Location, study: str | None) -> str:
+    names = optuna.get_all_study_names(storage)
+    if study is None:
+        if len(names) == 1:
+            return names[0]
+        listed = ", ".join(repr(n) for n in names) or "none"
+        raise NnhpError(f"{location.shown} holds {len(names)} studies ({listed}): name one with study=.")
+    if study not in names:
+        close = difflib.get_close_matches(study, names, n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else f" It holds: {', '.join(repr(n) for n in names) or 'none'}."
+        raise NnhpError(f"no study {study!r} in {location.shown}.{hint}")
+    return study
+
+
+def _saved_model(keeper: ModelKeeper, best: Trial) -> Any:
+    model = keeper.load(best.number)
+    if model is None:
+        raise NnhpError(
+            f"trial {best.number}'s model was not saved with the study (saved models: "
+            f"{keeper.folder}; --keep-models 0 saves none, and under --cv the refit is saved once best_model was read)."
+        )
+    return model

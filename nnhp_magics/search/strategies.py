@@ -1,0 +1,145 @@
+"""Strategy name -> Optuna sampler and pruner, plus the trials to queue first.
+
+The search loop drives Optuna through ask-and-tell, so a strategy is nothing more
+than the sampler that proposes parameters, the pruner that may stop a trial at an
+epoch, and (for ``grid``) the list of parameter sets to enqueue in order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import optuna
+
+from nnhp_magics.errors import NnhpError, SpecError
+from nnhp_magics.core.space import ScipyPpf, SearchSpace
+
+STRATEGIES = ("random", "grid", "bayes", "hyperband", "evolution")
+SAMPLERS = ("tpe", "gp")
+GP_INSTALL = "pip install 'nnhp-magics[gp]'"
+
+
+class TrialSeededRandomSampler(optuna.samplers.RandomSampler):
+    """Random sampling whose draws depend only on (seed, trial number).
+
+    Optuna's RandomSampler keeps one stream, so a resumed study or trials asked out
+    of order would repeat or shuffle draws; reseeding per trial keeps ``--seed``
+    meaningful in both cases.
+    """
+
+    def __init__(self, seed: int | None = None) -> None:
+        super().__init__(seed=seed)
+        self._base_seed = seed
+
+    def before_trial(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+        if self._base_seed is not None:
+            self.reseed_rng_for(trial.number)
+        super().before_trial(study, trial)
+
+    def reseed_rng_for(self, number: int) -> None:
+        self._rng.rng.seed((int(self._base_seed) * 1_000_003 + number) % (2**32))  # type: ignore[operator]
+
+
+@dataclass
+class Strategy:
+    """What drives the search: a sampler, a pruner, and parameter sets to run first."""
+
+    name: str
+    sampler: optuna.samplers.BaseSampler
+    pruner: optuna.pruners.BasePruner
+    queue: list[dict[str, Any]] = field(default_factory=list)
+    size: int | None = None  # the grid's size: default and maximum number of trials
+
+    @property
+    def prunes(self) -> bool:
+        return not isinstance(self.pruner, optuna.pruners.NopPruner)
+
+
+def make_strategy(
+    name: str, space: SearchSpace, *, seed: int | None, max_epochs: int, sampler: str = "tpe"
+) -> Strategy:
+    """The sampler and pruner for a strategy name, after checking the space suits it."""
+    if name not in STRATEGIES:
+        import difflib
+
+        close = difflib.get_close_matches(name, STRATEGIES, n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        raise NnhpError(f"--strategy {name!r} is unknown; choose one of {', '.join(STRATEGIES)}.{hint}")
+    _check_sampler(sampler, name)
+    if name == "grid":
+        return _grid(space)
+    if name in ("bayes", "evolution"):
+        _reject_unknown_families(space, name)
+    if name == "hyperband":
+        if "epochs" in space:
+            p = space["epochs"]
+            raise SpecError(
+                "tuning epochs under --strategy hyperband is not possible: hyperband decides how many epochs each trial gets.",
+                line=p.line,
+                col=0 if p.text else None,
+                text=p.text,
+                hint="remove the epochs line and set --epochs to the most epochs a trial may get.",
+            )
+        return Strategy(
+            name,
+            TrialSeededRandomSampler(seed),
+            optuna.pruners.HyperbandPruner(min_resource=1, max_resource=max(max_epochs, 1), reduction_factor=3),
+        )
+    if name == "bayes":
+        return Strategy(name, _bayes_sampler(sampler, space, seed), optuna.pruners.NopPruner())
+    if name == "evolution":
+        return Strategy(name, optuna.samplers.NSGAIISampler(seed=seed, population_size=10), optuna.pruners.NopPruner())
+    return Strategy(name, TrialSeededRandomSampler(seed), optuna.pruners.NopPruner())
+
+
+def _check_sampler(sampler: str, strategy: str) -> None:
+    """Reject an unknown --sampler, gp outside bayes, and gp without PyTorch: all before training."""
+    if sampler not in SAMPLERS:
+        raise NnhpError(f"--sampler {sampler!r} is unknown; choose tpe (the default) or gp (with --strategy bayes).")
+    if sampler == "gp" and strategy != "bayes":
+        raise NnhpError(f"--sampler gp is the model behind --strategy bayes, not --strategy {strategy}: add --strategy bayes.")
+    if sampler == "gp":
+        try:
+            import torch  # noqa: F401 - Optuna's GPSampler needs it at its first model-based trial
+        except ImportError:
+            raise NnhpError(
+                f"--sampler gp needs PyTorch, which is not installed: {GP_INSTALL} "
+                "(a CPU build of torch is enough), or leave --sampler out to use TPE."
+            ) from None
+
+
+def _bayes_sampler(sampler: str, space: SearchSpace, seed: int | None) -> optuna.samplers.BaseSampler:
+    """Multivariate TPE with a constant liar, or Optuna's Gaussian-process sampler; five random trials first."""
+    if sampler == "gp":
+        return optuna.samplers.GPSampler(seed=seed, n_startup_trials=5, warn_independent_sampling=False)
+    return optuna.samplers.TPESampler(
+        seed=seed, multivariate=True, group=space.has_conditions, constant_liar=True, n_startup_trials=5
+    )
+
+
+def _grid(space: SearchSpace) -> Strategy:
+    try:
+        combos = space.grid()
+    except ValueError as exc:
+        p = space[str(exc)]
+        raise SpecError(
+            f"--strategy grid cannot enumerate {p.name}: it is a continuous range.",
+            line=p.line,
+            col=(p.text or "").find("=") + 2 if p.text else None,
+            text=p.text,
+            hint="give it a step, e.g. float(0.1, 0.5, step=0.1), or list the values as a choice.",
+        ) from None
+    return Strategy("grid", TrialSeededRandomSampler(0), optuna.pruners.NopPruner(), queue=combos, size=len(combos))
+
+
+def _reject_unknown_families(space: SearchSpace, name: str) -> None:
+    for p in space:
+        if isinstance(p.dist, ScipyPpf):
+            raise SpecError(
+                f"--strategy {name} models each parameter itself and cannot use scipy's {p.dist.name} distribution.",
+                line=p.line,
+                col=(p.text or "").find("=") + 2 if p.text else None,
+                text=p.text,
+                hint="write a native range instead: float(lo, hi), loguniform(lo, hi) or int(lo, hi).",
+            )

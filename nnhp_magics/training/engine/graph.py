@@ -1,0 +1,310 @@
+"""The in-graph epoch: one ``tf.function`` call trains and validates K compiled Keras models for one epoch.
+
+The graph loops over batch indices with ``tf.while_loop``, gathers each model's
+shuffled rows and calls the model's own ``train_step``, so the compiled loss,
+``model.losses`` (regularisers), the optimizer, ``training=True`` layers and the
+compiled metrics behave exactly as in ``fit``; then it runs batched validation
+with ``test_step``. Data and batch orders are arguments, not captures, so one
+traced program serves every fold of a trial. In a pack (K > 1) each model has its
+own stop flag and a stopped model's steps are skipped with ``tf.cond``.
+
+Without XLA the batch loop is dynamic (the ragged last batch is the loop's last
+step, so nothing retraces per epoch); with XLA (``jit``) shapes must be static, so
+the full batches loop and the ragged tail is one extra traced step.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import weakref
+from dataclasses import dataclass
+from typing import Any, Callable, Iterator, Sequence
+
+import numpy as np
+
+from nnhp_magics.training import backend
+
+EVALUATE_BATCH_SIZE = 32  # Keras' evaluate() default, used to score held-out folds
+
+
+def tf() -> Any:
+    """TensorFlow, imported on first use (after Keras has configured it)."""
+    backend.keras()
+    import tensorflow
+
+    return tensorflow
+
+
+@dataclass(frozen=True)
+class Feed:
+    """One model's data for an epoch as tensors: training rows, and the monitored rows when there are any."""
+
+    x: Any
+    y: Any
+    vx: Any = None
+    vy: Any = None
+
+
+_TENSORS: dict[int, tuple[weakref.ref[np.ndarray], Any]] = {}
+
+
+def as_tensor(array: np.ndarray) -> Any:
+    """A tensor for a data array, cast as ``fit`` casts it (floats to floatx), converted once while the array lives."""
+    key = id(array)
+    cached = _TENSORS.get(key)
+    if cached is not None and cached[0]() is array:
+        return cached[1]
+    values = np.asarray(array)
+    floatx = backend.keras().backend.floatx()
+    if np.issubdtype(values.dtype, np.floating) and values.dtype != np.dtype(floatx):
+        values = values.astype(floatx)
+    tensor = tf().convert_to_tensor(values)
+    _TENSORS[key] = (weakref.ref(array), tensor)
+    weakref.finalize(array, _TENSORS.pop, key, None)
+    return tensor
+
+
+def forget_tensors() -> None:
+    """Drop the converted data tensors (between batches of trials)."""
+    _TENSORS.clear()
+
+
+def feed_for(train: Any, monitor: Any) -> Feed:
+    """The Feed of one fold: ``train`` and ``monitor`` are Arrays (monitor may be None)."""
+    if monitor is None:
+        return Feed(as_tensor(train.x), as_tensor(train.y))
+    return Feed(as_tensor(train.x), as_tensor(train.y), as_tensor(monitor.x), as_tensor(monitor.y))
+
+
+def epoch_order(rows: int, seed: int | None, epoch: int, shuffle: bool = True) -> np.ndarray:
+    """The batch order of one epoch: a permutation that depends only on (seed, epoch), or the identity."""
+    if not shuffle:
+        return np.arange(rows, dtype=np.int32)
+    rng = np.random.default_rng(None if seed is None else [seed, epoch])
+    return rng.permutation(rows).astype(np.int32)
+
+
+def prepare_model(model: Any, feed: Feed, batch_size: int) -> None:
+    """Build the model, its compiled loss/metrics and its optimizer state before any tracing (as ``fit`` does)."""
+    x = feed.x[:batch_size].numpy()
+    y = feed.y[:batch_size].numpy()
+    model._symbolic_build(data_batch=(x, y))
+    if model.optimizer is not None and not model.optimizer.built:
+        model.optimizer.build(model.trainable_variables)
+
+
+def supports_jit(models: Sequence[Any]) -> bool:
+    """Whether every layer of every model can be compiled by XLA."""
+    return all(getattr(layer, "supports_jit", True) for m in models for layer in m._flatten_layers())
+
+
+class EpochProgram:
+    """One compiled epoch for a fixed list of models (a pack) sharing one batch size.
+
+    ``run(feeds, orders, active)`` trains every active model on its own feed in
+    its own batch order, then validates it, and returns each model's epoch logs
+    (``loss``…, ``val_loss``…) as floats, the same keys ``fit`` logs.
+    """
+
+    def __init__(self, models: Sequence[Any], batch_size: int, jit: bool = False) -> None:
+        self.models = list(models)
+        self.batch_size = int(batch_size)
+        self.jit = bool(jit) and supports_jit(self.models)
+        self.masked = len(self.models) > 1
+        self._epoch = tf().function(
+            self._graph_epoch, autograph=False, jit_compile=self.jit, reduce_retracing=not self.jit
+        )
+        self._evaluators: dict[int, Callable[..., Any]] = {}
+
+    def run(
+        self, feeds: Sequence[Feed], orders: Sequence[np.ndarray], active: Sequence[bool]
+    ) -> list[dict[str, float]]:
+        """One epoch for every model; entries for inactive models are meaningless."""
+        flags = tf().constant(np.asarray(active, dtype=bool))
+        tensors = [(f.x, f.y, f.vx, f.vy) for f in feeds]
+        with single_replica(self.models):
+            train, val = self._call(self._epoch, tensors, [tf().constant(o) for o in orders], flags)
+        return [
+            {**_floats(t), **{f"val_{k}": v for k, v in _floats(v).items()}} for t, v in zip(train, val)
+        ]
+
+    def evaluate(self, slot: int, x: Any, y: Any) -> dict[str, float]:
+        """Evaluate model ``slot`` on (x, y) in batches of 32, as ``model.evaluate`` does."""
+        function = self._evaluators.get(slot)
+        if function is None:
+            function = tf().function(
+                lambda x, y: self._graph_evaluate(slot, x, y), autograph=False, jit_compile=self.jit,
+                reduce_retracing=not self.jit,
+            )
+            self._evaluators[slot] = function
+        with single_replica(self.models):
+            return _floats(self._call(function, x, y))
+
+    def _call(self, function: Any, *args: Any) -> Any:
+        """Call a traced function; without XLA, trace it first for any number of rows, so folds of any size share it."""
+        if not self.jit and not function.experimental_get_tracing_count():
+            function.get_concrete_function(*_any_rows(args))
+        return function(*args)
+
+    # ----- the traced graph -------------------------------------------------------------------
+    def _graph_epoch(
+        self, tensors: list[tuple[Any, ...]], orders: list[Any], active: Any
+    ) -> tuple[list[Any], list[Any]]:
+        feeds = [Feed(*t) for t in tensors]
+        for model in self.models:
+            model.reset_metrics()
+        self._loop(
+            [f.x for f in feeds],
+            active,
+            lambda k, lo, size: self.models[k].train_step(_shuffled_rows(feeds[k], orders[k], lo, size)),
+        )
+        train = [m.get_metrics_result() for m in self.models]
+        for model in self.models:
+            model.reset_metrics()
+        watched = [k for k, f in enumerate(feeds) if f.vx is not None]
+        if watched:
+            self._loop(
+                [feeds[k].vx for k in watched],
+                tf().gather(active, watched),
+                lambda j, lo, size: self.models[watched[j]].test_step(_rows(feeds[watched[j]], lo, size)),
+            )
+        val = [m.get_metrics_result() if f.vx is not None else {} for m, f in zip(self.models, feeds)]
+        return train, val
+
+    def _graph_evaluate(self, slot: int, x: Any, y: Any) -> dict[str, Any]:
+        model = self.models[slot]
+        model.reset_metrics()
+        feed = Feed(x, y, x, y)
+        _batch_loop(
+            [x], None, EVALUATE_BATCH_SIZE, self.jit, lambda _, lo, size: model.test_step(_rows(feed, lo, size))
+        )
+        return model.get_metrics_result()
+
+    def _loop(self, tensors: list[Any], active: Any, step: Callable[[int, Any, Any], Any]) -> None:
+        _batch_loop(tensors, active if self.masked else None, self.batch_size, self.jit, step)
+
+
+@contextlib.contextmanager
+def single_replica(models: Sequence[Any]) -> Iterator[None]:
+    """While tracing, skip the optimizers' cross-replica gradient sum, an identity on one replica.
+
+    Keras' TensorFlow optimizer sums gradients with the replica context's
+    ``all_reduce`` even without a distribution strategy; in a graph that registers a
+    new global gradient function per trace, which keeps every traced graph alive.
+    """
+    optimizers = [o for m in models for o in _optimizer_chain(m.optimizer)]
+    for optimizer in optimizers:
+        optimizer._all_reduce_sum_gradients = list
+    try:
+        yield
+    finally:
+        for optimizer in optimizers:
+            del optimizer._all_reduce_sum_gradients
+
+
+def _optimizer_chain(optimizer: Any) -> list[Any]:
+    """An optimizer and the ones it wraps (a LossScaleOptimizer's inner optimizer)."""
+    chain = []
+    while optimizer is not None and optimizer not in chain:
+        chain.append(optimizer)
+        optimizer = getattr(optimizer, "inner_optimizer", None)
+    return chain
+
+
+def _batch_loop(
+    tensors: list[Any], active: Any, batch_size: int, static: bool, step: Callable[[int, Any, Any], Any]
+) -> None:
+    """Call ``step(k, start, size)`` for every batch of every tensor k, batch index by batch index, in one loop.
+
+    With ``active`` (a pack), member k's step runs only while it is active and has
+    batches left; without it the single member runs unguarded.
+    """
+    t = tf()
+    rows = [_rows_of(x, static) for x in tensors]
+    if static:
+        full = [n // batch_size for n in rows]
+        steps: list[Any] = full
+        bound: Any = max(full)
+    else:
+        steps = [(n + batch_size - 1) // batch_size for n in rows]
+        bound = t.reduce_max(t.stack(steps))
+
+    def size_at(k: int, start: Any) -> Any:
+        return batch_size if static else t.minimum(batch_size, rows[k] - start)
+
+    def body(i: Any) -> Any:
+        start = i * batch_size
+        for k in range(len(tensors)):
+            more = i < steps[k] if active is not None else None
+            _guarded(active, k, more, lambda k=k: step(k, start, size_at(k, start)))
+        return i + 1
+
+    t.while_loop(lambda i: i < bound, body, [t.constant(0)])
+    if static:
+        for k, n in enumerate(rows):
+            if n % batch_size:
+                _guarded(active, k, None, lambda k=k, n=n: step(k, full[k] * batch_size, n % batch_size))
+
+
+def _guarded(active: Any, k: int, more: Any, run: Callable[[], Any]) -> None:
+    """Run ``run`` unconditionally, or under ``tf.cond`` on member k's active flag (and ``more``)."""
+    if active is None:
+        run()
+        return
+    t = tf()
+    predicate = active[k] if more is None else t.logical_and(active[k], more)
+
+    def on() -> Any:
+        run()
+        return t.constant(True)
+
+    t.cond(predicate, on, lambda: t.constant(False))
+
+
+def _any_rows(args: Any) -> Any:
+    """TensorSpecs for ``args`` with the leading (rows) dimension left open."""
+    t = tf()
+    def spec(a: Any) -> Any:
+        return None if a is None else t.TensorSpec([None, *a.shape[1:]] if a.shape.rank else [], a.dtype)
+
+    return t.nest.map_structure(spec, args)
+
+
+def _rows_of(x: Any, static: bool) -> Any:
+    if static:
+        if x.shape[0] is None:
+            raise ValueError("XLA needs data with a known number of rows")
+        return int(x.shape[0])
+    return tf().shape(x)[0]
+
+
+def _shuffled_rows(feed: Feed, order: Any, start: Any, size: Any) -> tuple[Any, Any]:
+    t = tf()
+    index = t.slice(order, t.reshape(start, [1]), t.reshape(size, [1]))
+    return t.gather(feed.x, index), t.gather(feed.y, index)
+
+
+def _rows(feed: Feed, start: Any, size: Any) -> tuple[Any, Any]:
+    t = tf()
+    index = start + t.range(size)
+    return t.gather(feed.vx, index), t.gather(feed.vy, index)
+
+
+def _floats(logs: dict[str, Any]) -> dict[str, float]:
+    return {k: float(np.asarray(v)) for k, v in logs.items()}
+
+
+def structure(model: Any) -> tuple[Any, ...]:
+    """What must match for one traced program to train another model: layer types and every state shape."""
+    layers = tuple(type(layer).__name__ for layer in model._flatten_layers())
+    optimizer = model.optimizer
+    shapes = tuple((tuple(v.shape), str(v.dtype)) for v in list(model.variables) + list(optimizer.variables))
+    return layers, type(optimizer).__name__, shapes
+
+
+def adopt(target: Any, source: Any) -> None:
+    """Load ``source``'s whole state (weights, seed states, optimizer state) into ``target``."""
+    for mine, theirs in zip(list(target.variables) + list(target.optimizer.variables),
+                            list(source.variables) + list(source.optimizer.variables)):
+        mine.assign(theirs.value)
+    target.stop_training = False

@@ -1,0 +1,63 @@
+"""Whether the graph engine can train a trial faithfully, and if not, why (the reason names the fallback).
+
+The engine calls the model's own ``train_step``/``test_step`` on one X array and
+one y array, with the search's callbacks at epoch ends. Anything outside that —
+a custom training step, several inputs or outputs, a ``tf.data`` pipeline,
+per-batch callbacks, sample or class weights — runs through ``fit`` instead.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nnhp_magics.training import backend
+from nnhp_magics.core.data import Arrays, Fold
+
+#: ``fit`` arguments the engine honours itself; any other --fit-kwargs entry means fit.
+ENGINE_FIT_KWARGS = frozenset({"verbose", "batch_size", "shuffle"})
+
+
+def setup_reason(fold: Fold, fit_kwargs: dict[str, Any], warmup: float) -> str | None:
+    """Why no model of this search can use the graph engine (data, fit arguments, warm-up), or None."""
+    if backend.keras().backend.backend() != "tensorflow":
+        return "the graph engine needs Keras' TensorFlow backend"
+    if not isinstance(fold.train, Arrays) or not (fold.monitor is None or isinstance(fold.monitor, Arrays)):
+        return "the data is a tf.data.Dataset"
+    others = sorted(set(fit_kwargs) - ENGINE_FIT_KWARGS)
+    if others:
+        return f"--fit-kwargs sets {', '.join(others)}"
+    if warmup:
+        return "the learning-rate warm-up acts per batch"
+    return None
+
+
+def model_reason(model: Any) -> str | None:
+    """Why this compiled model cannot run in the graph engine, or None."""
+    from keras.src.backend.tensorflow.trainer import TensorFlowTrainer
+
+    kind = type(model)
+    for method in ("train_step", "test_step"):
+        if getattr(kind, method) is not getattr(TensorFlowTrainer, method):
+            return f"the model defines its own {method}"
+    if getattr(model, "run_eagerly", False):
+        return "the model is compiled with run_eagerly=True"
+    if getattr(model, "_distribute_strategy", None) is not None:
+        return "the model was built under a tf.distribute strategy"
+    for side in ("inputs", "outputs"):
+        tensors = _functional_tensors(model, side)
+        if tensors is not None and len(tensors) != 1:
+            return f"the model has {len(tensors)} {side}"
+    if model.optimizer is None:
+        return "the model has no optimizer"
+    return None
+
+
+def _functional_tensors(model: Any, side: str) -> list[Any] | None:
+    """A functional model's inputs or outputs; None for a subclassed model that has none."""
+    try:
+        tensors = getattr(model, side)
+    except (AttributeError, ValueError):
+        return None
+    if tensors is None:
+        return None
+    return list(tensors) if isinstance(tensors, (list, tuple)) else [tensors]

@@ -1,0 +1,589 @@
+"""The live dashboard: search events in, a throttled anywidget out.
+
+``DashboardState`` turns events into the plain data the browser shows (testable
+without a browser or a kernel); ``Dashboard`` is the anywidget that syncs that data
+and answers the Stop and Export buttons; ``DashboardView`` is the event listener
+that applies every event at once but sends at most a few updates a second, so the
+dashboard never slows the search.
+
+Stop ends a search gracefully: finished trials are kept, the running ones end
+``interrupted``. In the background (``--background``) the kernel is free and a
+click arrives at once. In the foreground the kernel is busy, so between epochs
+``kernelpump.CommPump`` hands widget messages to Python; where the kernel's
+internals are not the ones it knows, Stop is greyed out and the kernel's
+interrupt (the stop button of the notebook) does the same: finished trials kept,
+the running one interrupted. Each search gets a fresh widget with a fresh run id,
+and a click carries it, so a click left over from an earlier search stops nothing.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Callable, Protocol
+
+import anywidget
+import traitlets
+
+from nnhp_magics.errors import NnhpError, SpecError
+from nnhp_magics.core.events import EpochEnded, Event, SearchEnded, SearchStarted, TrialFinished, TrialStarted
+from nnhp_magics.views.explore_panel import importances_payload, refine_payload, round_status, trials_payload
+from nnhp_magics.views.frontend import widget_file, widget_module
+from nnhp_magics.core.results import COMPLETE, RUNNING, Objective, Search, Trial
+
+#: Seconds between two updates sent to the browser (at most four a second).
+SEND_INTERVAL = 0.25
+
+
+def number(value: Any) -> float | None:
+    """A finite float, or None (JSON has no NaN)."""
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        return None
+    return value if math.isfinite(value) else None
+
+
+def jsonable(value: Any) -> Any:
+    """Parameter values as JSON: tuples become lists, NumPy scalars Python numbers, NaN None."""
+    if hasattr(value, "item") and not isinstance(value, (list, tuple, dict)):
+        value = value.item()
+    if isinstance(value, float):
+        return number(value)
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    return repr(value)
+
+
+def params_code(params: dict[str, Any]) -> str:
+    """``dict(n_hidden=2, learning_rate=0.0031...)``: the exact literal a user can paste."""
+    parts = []
+    for name, value in params.items():
+        if hasattr(value, "item") and not isinstance(value, (list, tuple, dict)):
+            value = value.item()
+        parts.append(f"{name}={value!r}")
+    return "dict(" + ", ".join(parts) + ")"
+
+
+def _curve(values: list[float] | None) -> list[float | None]:
+    return [number(v) for v in values or []]
+
+
+@dataclass
+class LiveTrial:
+    """A running trial's progress: its current fold and that fold's curves."""
+
+    number: int
+    params: dict[str, Any]
+    started: float
+    folds: int = 1
+    fold: int = 0
+    epoch: int = 0
+    max_epochs: int = 0
+    loss: list[float | None] = field(default_factory=list)
+    val_loss: list[float | None] = field(default_factory=list)
+
+
+class DashboardState:
+    """What the dashboard shows, as plain data built from search events."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock
+        self.status = "waiting"
+        self.info: dict[str, Any] = {}
+        self.objective: Objective | None = None
+        self.started: float | None = None
+        self.ended: float | None = None
+        self.last_finish: float | None = None
+        self.finished: dict[int, Trial] = {}
+        self.live: dict[int, LiveTrial] = {}
+
+    def apply(self, event: Event) -> None:
+        """Fold one search event into the state."""
+        if isinstance(event, SearchStarted):
+            self._start(event.search)
+        elif isinstance(event, TrialStarted):
+            self.live[event.trial] = LiveTrial(event.trial, dict(event.params), self.clock(), folds=event.folds,
+                                               max_epochs=self._max_epochs(event.params))
+        elif isinstance(event, EpochEnded):
+            self._epoch(event)
+        elif isinstance(event, TrialFinished):
+            self.live.pop(event.trial, None)
+            self.finished[event.trial] = event.record
+            self.last_finish = self.clock()
+        elif isinstance(event, SearchEnded):
+            self._end(event.search, event.reason)
+
+    def _start(self, search: Search) -> None:
+        self.status = "running"
+        self.started = self.clock()
+        self.ended = None
+        self.last_finish = None
+        self.objective = search.objective
+        self.info = {
+            "strategy": search.strategy,
+            "objective": search.objective.name,
+            "direction": "min" if search.objective.minimize else "max",
+            "budget": search.budget,
+            "cv": search.cv,
+            "max_epochs": search.max_epochs,
+            "params": list(search.param_names),
+            "round": len(search.rounds),
+        }
+        for trial in list(search.trials):
+            if trial.state != RUNNING:
+                self.finished[trial.number] = trial
+
+    def _epoch(self, event: EpochEnded) -> None:
+        live = self.live.get(event.trial)
+        if live is None:
+            live = self.live[event.trial] = LiveTrial(event.trial, {}, self.clock())
+        if event.fold != live.fold:
+            live.fold, live.loss, live.val_loss = event.fold, [], []
+        live.folds = event.folds
+        live.epoch = event.epoch + 1
+        live.max_epochs = self._max_epochs(live.params, event.max_epochs)
+        live.loss.append(number(event.logs.get("loss")))
+        live.val_loss.append(number(event.logs.get("val_loss")))
+
+    def _max_epochs(self, params: dict[str, Any], reported: int = 0) -> int:
+        """A tuned ``epochs`` parameter, else what the search reports, else its ``--epochs``."""
+        return int(params.get("epochs") or reported or self.info.get("max_epochs") or 0)
+
+    def _end(self, search: Search, reason: str) -> None:
+        self.status = reason
+        self.ended = self.clock()
+        for trial in list(search.trials):
+            if trial.state != RUNNING:
+                self.finished[trial.number] = trial
+                self.live.pop(trial.number, None)
+        self.live.clear()
+
+    # ----- what is sent -------------------------------------------------------------------
+    def snapshot(self) -> dict[str, Any]:
+        """Every synced value of the widget, as plain JSON-ready data."""
+        now = self.clock()
+        return {
+            "status": self.status,
+            "info": self.info,
+            "clock": self._clock(now),
+            "trials": self.rows(),
+            "curves": self.curves(),
+            "running": [self._live_row(self.live[n], now) for n in sorted(self.live)],
+            "best": self.best(),
+        }
+
+    def counted(self) -> int:
+        """Finished trials that count toward the budget (complete, pruned, failed)."""
+        return sum(1 for t in self.finished.values() if t.state in ("complete", "pruned", "failed"))
+
+    def _clock(self, now: float) -> dict[str, Any]:
+        if self.started is None:
+            return {"elapsed": 0.0, "eta": None}
+        end = self.ended if self.ended is not None else now
+        elapsed = end - self.started
+        eta = None
+        done, budget = self.counted(), int(self.info.get("budget") or 0)
+        if self.ended is None and done and self.last_finish is not None and budget > done:
+            per_trial = (self.last_finish - self.started) / done
+            eta = max(0.0, per_trial * (budget - done) - (now - self.last_finish))
+        return {"elapsed": round(elapsed, 1), "eta": None if eta is None else round(eta, 1)}
+
+    def rows(self) -> list[dict[str, Any]]:
+        """One leaderboard row per trial, in trial order (the browser sorts)."""
+        rows = []
+        for n in sorted(set(self.finished) | set(self.live)):
+            trial = self.finished.get(n)
+            if trial is None:
+                rows.append({"trial": n, "state": RUNNING, "score": None, "std": None,
+                             "params": jsonable(self.live[n].params), "epochs": None, "seconds": None, "error": "",
+                             "round": self.info.get("round", 1)})
+                continue
+            rows.append({
+                "trial": n,
+                "state": trial.state,
+                "score": number(trial.score),
+                "std": number(trial.score_std),
+                "params": jsonable(trial.params),
+                "epochs": trial.epochs,
+                "seconds": round(trial.seconds, 2),
+                "error": "" if trial.state == COMPLETE else trial.error or "",
+                "round": trial.round,
+            })
+        return rows
+
+    def curves(self) -> list[dict[str, Any]]:
+        """Each finished trial's validation curve (the training loss where there is none)."""
+        out = []
+        for n in sorted(self.finished):
+            history = self.finished[n].history
+            metric = "val_loss" if history.get("val_loss") else "loss"
+            if history.get(metric):
+                out.append({"trial": n, "metric": metric, "values": _curve(history[metric])})
+        return out
+
+    def _live_row(self, live: LiveTrial, now: float) -> dict[str, Any]:
+        return {
+            "trial": live.number,
+            "fold": live.fold + 1,
+            "folds": live.folds,
+            "epoch": live.epoch,
+            "max_epochs": live.max_epochs,
+            "loss": list(live.loss),
+            "val_loss": list(live.val_loss),
+            "seconds": round(now - live.started, 1),
+        }
+
+    def best(self) -> dict[str, Any]:
+        """The best complete trial so far: number, score and its parameters as code."""
+        best: Trial | None = None
+        for trial in self.finished.values():
+            score = number(trial.score)
+            if trial.state != COMPLETE or score is None or self.objective is None:
+                continue
+            if best is None or self.objective.better(score, best.score):  # type: ignore[arg-type]
+                best = trial
+        if best is None:
+            return {}
+        return {"trial": best.number, "score": number(best.score), "params": jsonable(best.params),
+                "code": params_code(best.params)}
+
+
+class Dashboard(anywidget.AnyWidget):  # type: ignore[misc]
+    """The dashboard widget: synced state for ``widgets/dashboard.js`` (+ ``explore.js``) and its actions.
+
+    Stop and Export work during and after a search; after it, the Explore panel
+    shows importances, score-vs-parameter scatters and parallel coordinates,
+    brushing selects trials (``selected``), Refine proposes a narrower spec and
+    Run again runs it as the next round in the background.
+    """
+
+    _esm = widget_module("dom.js", "dashboard.js", "explore.js")
+    _css = widget_file("dashboard.css")
+
+    run_id = traitlets.Unicode("").tag(sync=True)
+    status = traitlets.Unicode("waiting").tag(sync=True)
+    info = traitlets.Dict().tag(sync=True)
+    clock = traitlets.Dict().tag(sync=True)
+    trials = traitlets.List().tag(sync=True)
+    curves = traitlets.List().tag(sync=True)
+    running = traitlets.List().tag(sync=True)
+    best = traitlets.Dict().tag(sync=True)
+    stoppable = traitlets.Bool(False).tag(sync=True)
+    stopping = traitlets.Bool(False).tag(sync=True)
+    exportable = traitlets.Bool(False).tag(sync=True)
+    export_path = traitlets.Unicode("best_model.keras").tag(sync=True)
+    notice = traitlets.Dict().tag(sync=True)
+    explore = traitlets.Dict().tag(sync=True)
+    importances = traitlets.Dict().tag(sync=True)
+    refine = traitlets.Dict().tag(sync=True)
+    selected = traitlets.List().tag(sync=True)
+    rounds = traitlets.List().tag(sync=True)
+    round_block = traitlets.Unicode("").tag(sync=True)
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.lock = threading.RLock()
+        self.search: Search | None = None
+        self.sent = 0
+        self._notices = 0
+        self.on_msg(self._on_message)
+
+    def __repr__(self) -> str:
+        return "[nnhp-magics live dashboard: shown while its kernel runs; the search result follows below]"
+
+    def begin(self, search: Search, *, stoppable: bool) -> None:
+        """Bind to a search (or its next round) under a fresh run id: an earlier click cannot reach this run."""
+        with self.lock, self.hold_sync():
+            self.search = search
+            self.run_id = uuid.uuid4().hex
+            self.stoppable, self.stopping, self.exportable = stoppable, False, False
+            self.rounds = jsonable(search.rounds)
+            self.round_block = round_status(search)
+
+    def show(self, snapshot: dict[str, Any]) -> None:
+        """Send the values that changed, in one message."""
+        with self.lock, self.hold_sync():
+            for name, value in snapshot.items():
+                setattr(self, name, value)
+            self.sent += 1
+
+    def finish(self, snapshot: dict[str, Any]) -> None:
+        """The search ended: final values; Stop off, Export on when there is a best model; the Explore data."""
+        with self.lock, self.hold_sync():
+            self.show(snapshot)
+            self.stoppable, self.stopping = False, False
+            self.exportable = bool(snapshot.get("best"))
+            if self.search is not None:
+                self.explore = trials_payload(self.search)
+                self.importances = {"values": [], "error": None, "pending": True}
+                self.refine = refine_payload(self.search)
+                self.rounds = jsonable(self.search.rounds)
+                self.round_block = round_status(self.search)
+        if self.search is not None:
+            threading.Thread(target=self._compute_importances, args=(self.search,), daemon=True).start()
+
+    def _compute_importances(self, search: Search) -> None:
+        """fANOVA takes a second or two: computed off the cell's thread, sent when ready."""
+        payload = importances_payload(search)
+        with self.lock:
+            if self.search is search:
+                self.importances = payload
+
+    def _on_message(self, _widget: Any, content: Any, _buffers: Any) -> None:
+        if not isinstance(content, dict) or not self.run_id or content.get("run_id") != self.run_id:
+            return
+        kind = content.get("type")
+        if kind == "stop":
+            self.request_stop()
+        elif kind == "export":
+            self.export(str(content.get("path") or "").strip(), overwrite=bool(content.get("overwrite")))
+        elif kind == "refine":
+            self.propose(_trial_numbers(content.get("selected")), top=float(content.get("top") or 0.25))
+        elif kind == "run":
+            self.run_round(str(content.get("spec") or ""), str(content.get("strategy") or "") or None,
+                           _int_or_none(content.get("trials")))
+
+    def propose(self, selected: list[int] | None, top: float = 0.25) -> None:
+        """Refine: the narrower spec around the selected trials (else the top fraction), into ``refine``."""
+        if self.search is None:
+            return
+        payload = refine_payload(self.search, selected, top)
+        with self.lock:
+            self.refine = payload
+
+    def run_round(self, spec: str, strategy: str | None, trials: int | None) -> None:
+        """Run again: the (edited) spec as the search's next round, in the background; problems go to ``notice``."""
+        search = self.search
+        if search is None:
+            return
+        try:
+            search.run_round(spec, strategy=strategy, trials=trials, background=True)
+        except (NnhpError, SpecError) as exc:
+            self._notify("error", str(exc))
+        else:
+            self._notify("ok", f"round {len(search.rounds)} started: {search.rounds[-1]['trials']} trials")
+
+    def request_stop(self) -> None:
+        """End the search gracefully: finished trials kept, running ones interrupted."""
+        search = self.search
+        if search is None or search.done:
+            return
+        search.stop()
+        with self.lock:
+            self.stopping = True
+
+    def export(self, path: str, *, overwrite: bool = False) -> None:
+        """Write the best model like ``%hpexport`` and report the outcome in ``notice``."""
+        search = self.search
+        if search is None or not search.done:
+            self._notify("error", "Export works once the search has ended.")
+            return
+        if not path:
+            self._notify("error", "Type a path for the model, e.g. best_model.keras.")
+            return
+        with self.lock:
+            self.export_path = path
+        try:
+            paths = search.export(path, overwrite=overwrite)
+        except NnhpError as exc:
+            self._notify("error", str(exc))
+        except Exception as exc:  # a failed save must reach the user, not a log
+            self._notify("error", f"{type(exc).__name__}: {exc}")
+        else:
+            self._notify("ok", "saved " + ", ".join(str(p) for p in paths.values()))
+
+    def _notify(self, kind: str, text: str) -> None:
+        with self.lock:
+            self._notices += 1
+            self.notice = {"kind": kind, "text": text, "seq": self._notices}
+
+
+def _trial_numbers(value: Any) -> list[int] | None:
+    """Trial numbers from a browser message; None for no selection."""
+    if not isinstance(value, list) or not value:
+        return None
+    return [int(v) for v in value if isinstance(v, (int, float)) and not isinstance(v, bool)]
+
+
+def _int_or_none(value: Any) -> int | None:
+    """A trial count typed in the browser; None when blank or not a number (run_round checks the rest)."""
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+class Output(Protocol):
+    """Where the view puts the widget and, for background searches, the final static result."""
+
+    def show(self, obj: Any) -> None: ...
+
+    def home(self) -> bool: ...
+
+
+class DashboardView:
+    """Event listener that applies each event at once and sends at most one update per ``interval`` seconds."""
+
+    # An update that comes too soon is sent by a timer once the interval has passed,
+    # so the browser is never more than ``interval`` behind. ``pump`` (foreground
+    # searches only) lets clicks reach Python between epochs.
+
+    def __init__(
+        self,
+        output: Output,
+        *,
+        interval: float = SEND_INTERVAL,
+        pump_factory: Callable[[], Callable[[], Any] | None] = lambda: None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.output = output
+        self.interval = interval
+        self.pump_factory = pump_factory
+        self.clock = clock
+        self.state = DashboardState(clock)
+        self.widget: Dashboard | None = None
+        self.pump: Callable[[], Any] | None = None
+        self.background = False
+        self._lock = threading.RLock()
+        self._last_sent = -math.inf
+        self._timer: threading.Timer | None = None
+
+    def __call__(self, event: Event) -> None:
+        with self._lock:
+            self.state.apply(event)
+            if isinstance(event, SearchStarted):
+                self._begin(event.search)
+            elif isinstance(event, SearchEnded):
+                self._end(event.search)
+            elif self.widget is not None:
+                self._send_soon()
+        if isinstance(event, EpochEnded) and self.pump is not None:
+            self.pump()
+
+    def _begin(self, search: Search) -> None:
+        """A search starts: a fresh widget, or for the next round of the same search the widget it already has."""
+        self.background = not self.output.home()
+        self.pump = None if self.background else self.pump_factory()
+        fresh = self.widget is None or self.widget.search is not search
+        if fresh:
+            self.widget = Dashboard()
+        self.widget.begin(search, stoppable=self.background or self.pump is not None)  # type: ignore[union-attr]
+        self._send()
+        if fresh:
+            self.output.show(self.widget)
+
+    def adopt(self, search: Search) -> Dashboard:
+        """A widget showing a search that has ended (or was reopened), ready to explore and to run more rounds."""
+        self.state.apply(SearchStarted(search))
+        self.state.apply(SearchEnded(search, search.stop_reason or "done"))
+        self.widget = Dashboard()
+        self.widget.begin(search, stoppable=False)
+        self.widget.finish(self.state.snapshot())
+        self._last_sent = self.clock()
+        return self.widget
+
+    def _end(self, search: Search) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if self.widget is None:
+            return
+        self.widget.finish(self.state.snapshot())
+        self._last_sent = self.clock()
+        if self.background:
+            self.output.show(search)
+
+    def _send_soon(self) -> None:
+        wait = self.interval - (self.clock() - self._last_sent)
+        if wait <= 0:
+            self._send()
+        elif self._timer is None:
+            self._timer = threading.Timer(wait, self._send_late)
+            self._timer.daemon = True
+            self._timer.start()
+
+    def _send_late(self) -> None:
+        with self._lock:
+            self._timer = None
+            if self.widget is not None and self.state.ended is None:
+                self._send()
+
+    def _send(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self._last_sent = self.clock()
+        self.widget.show(self.state.snapshot())  # type: ignore[union-attr]
+
+
+class CellOutput:
+    """Displays into the cell that started the search, also from the search's background thread."""
+
+    def __init__(self, shell: Any) -> None:
+        self.shell = shell
+        self.parent = shell.get_parent() if hasattr(shell, "get_parent") else None
+        self.thread = threading.get_ident()
+
+    def home(self) -> bool:
+        """Whether events arrive on the thread that ran the cell (a foreground search)."""
+        return threading.get_ident() == self.thread
+
+    def show(self, obj: Any) -> None:
+        from IPython.display import display
+
+        set_parent = getattr(self.shell, "set_thread_parent", None)
+        if self.home() or self.parent is None or set_parent is None:
+            display(obj)
+            return
+        tokens = set_parent(self.parent)
+        try:
+            display(obj)
+        finally:
+            self.shell.reset_thread_parent(tokens)
+
+
+class _Returned:
+    """Output of ``search.explore()``: the caller displays the widget; later rounds run in the background."""
+
+    def home(self) -> bool:
+        return False
+
+    def show(self, obj: Any) -> None:
+        """Nothing to add: the explore widget is the cell's value, and updates itself."""
+
+
+def explore_widget(search: Search) -> Dashboard:
+    """``search.explore()``: the dashboard of a finished or reopened search, kept live for its next rounds."""
+    if not search.done:
+        raise NnhpError("the search is still running: its live dashboard explores it once it ends.")
+    view = DashboardView(_Returned())
+    widget = view.adopt(search)
+    if search._listen is not None:
+        search._listen(view)
+    return widget
+
+
+def widget_frontend(shell: Any) -> bool:
+    """Whether ``shell`` is an ipykernel, whose front ends (JupyterLab, Notebook, VS Code, Colab) show widgets."""
+    try:
+        from ipykernel.zmqshell import ZMQInteractiveShell
+    except ImportError:
+        return False
+    return isinstance(shell, ZMQInteractiveShell) and getattr(shell, "kernel", None) is not None
+
+
+def notebook_view(shell: Any) -> DashboardView | None:
+    """The live dashboard for a search run from ``shell``, or None where widgets cannot show."""
+    if not widget_frontend(shell):
+        return None
+    from nnhp_magics.views.comm_pump import CommPump
+
+    return DashboardView(CellOutput(shell), pump_factory=lambda: CommPump.attach(shell.kernel))

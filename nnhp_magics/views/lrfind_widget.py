@@ -1,0 +1,115 @@
+"""The ``%lrfind`` chart: the curve drawn live in the browser, then a learning rate to pick.
+
+``LRFindWidget`` is an anywidget (front end: ``widgets/lrfind.js``) that syncs the
+curve, the suggestion and the steepest descent, and the picked rate ``chosen``,
+both ways: a click, a drag or the slider in the browser sets it in Python, and
+``lr.chosen = 0.01`` moves the marker. ``WidgetView`` feeds it while the range test
+runs, throttled like the PNG view it replaces, and at the end leaves the result's
+static view in the cell for saved notebooks (the chart's CSS hides it while the
+chart itself shows).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import anywidget
+import traitlets
+
+from nnhp_magics.views.frontend import widget_file, widget_module
+from nnhp_magics.lr_finder.range_test import FAILED, LiveView, LRFindResult, clip_rate, current_cell, failure_summary, y_limits
+
+
+def _finite(values: list[float]) -> list[float | None]:
+    """Numbers as JSON: NaN and infinities (a diverged last step) become None."""
+    return [float(v) if math.isfinite(v) else None for v in values]
+
+
+class LRFindWidget(anywidget.AnyWidget):  # type: ignore[misc]
+    """The range test's chart: synced curve and readings, and the picked rate ``chosen``, clipped to ``[low, high]``."""
+
+    _esm = widget_module("dom.js", "lrfind.js")
+    _css = widget_file("lrfind.css")
+
+    status = traitlets.Unicode("running").tag(sync=True)
+    steps = traitlets.Int(0).tag(sync=True)
+    lrs = traitlets.List().tag(sync=True)
+    losses = traitlets.List().tag(sync=True)
+    smoothed = traitlets.List().tag(sync=True)
+    y_range = traitlets.List().tag(sync=True)
+    low = traitlets.Float(None, allow_none=True).tag(sync=True)
+    high = traitlets.Float(None, allow_none=True).tag(sync=True)
+    suggestion = traitlets.Float(None, allow_none=True).tag(sync=True)
+    steepest = traitlets.Float(None, allow_none=True).tag(sync=True)
+    chosen = traitlets.Float(None, allow_none=True).tag(sync=True)
+    summary = traitlets.Unicode("").tag(sync=True)
+
+    def __repr__(self) -> str:
+        return "[nnhp-magics lrfind chart: interactive while its kernel runs; the static plot follows]"
+
+    @traitlets.validate("chosen")
+    def _inside_the_range(self, proposal: dict[str, Any]) -> float | None:
+        value = proposal["value"]
+        if value is None or self.low is None or self.high is None:
+            return value
+        return clip_rate(value, self.low, self.high)
+
+    def show(self, result: LRFindResult) -> None:
+        """The curve so far, in one message."""
+        with self.hold_sync():
+            self.steps = result.steps
+            self.lrs = list(result.lrs)
+            self.losses = _finite(result.losses)
+            self.smoothed = _finite(result.smoothed)
+            self.y_range = list(y_limits(result.losses, result.smoothed, result.diverge) or [])
+            if result.lrs:
+                self.low, self.high = result.lrs[0], result.lrs[-1]
+
+    def finish(self, result: LRFindResult) -> None:
+        """The whole curve and its reading; picking starts at the suggestion."""
+        with self.hold_sync():
+            self.show(result)
+            bounds = result.pick_range()
+            if bounds is not None:
+                self.low, self.high = bounds
+            self.suggestion, self.steepest = result.suggestion, result.steepest
+            self.summary = result.summary()
+            self.chosen = result.suggestion
+            self.status = result.stopped
+
+
+class WidgetView(LiveView):
+    """Sends the curve to an :class:`LRFindWidget` at most once per interval, never more than 10% of the run."""
+
+    @classmethod
+    def open(cls) -> WidgetView:
+        """A fresh chart, shown in the current cell."""
+        from IPython.display import display
+
+        widget = LRFindWidget()
+        display(widget)
+        return cls(widget)
+
+    def draw(self, result: LRFindResult) -> None:
+        """Send the curve so far."""
+        self.handle.show(result)
+        self.updates += 1
+
+    def fail(self, result: LRFindResult, reason: str) -> None:
+        """The curve so far, marked failed with the reason; nothing can be picked from it."""
+        with self.handle.hold_sync():
+            self.handle.show(result)
+            self.handle.summary = failure_summary(result, reason)
+            self.handle.status = FAILED
+        self.updates += 1
+
+    def close(self, result: LRFindResult) -> None:
+        """Final values to the chart, the result bound to it, and the static view once in the cell below it."""
+        from IPython.display import display
+
+        self.handle.finish(result)
+        result.widget = self.handle
+        display({"text/html": result.static_html(), "text/plain": result.summary()}, raw=True)
+        result._shown_in = current_cell()
+        self.updates += 1
