@@ -10,37 +10,32 @@ from __future__ import annotations
 from typing import Any
 
 __version__ = "0.1.0"
-__all__ = ["hpsearch", "lrfind", "load_search", "Search", "Trial", "parse_spec", "__version__"]
+__all__ = ["LRFind", "Search", "Trial", "__version__", "hpsearch", "load_search", "lrfind", "parse_spec"]
 
-from nnhp_magics.lr_finder.range_test import lrfind
+_API = {"hpsearch", "lrfind", "load_search", "Search", "LRFind"}
 
 
 def __getattr__(name: str) -> Any:
     """Load the public API on first use, keeping ``import nnhp_magics`` light."""
-    if name == "hpsearch":
-        from nnhp_magics.search.loop import hpsearch
+    if name in _API:
+        from nnhp_magics import api
 
-        return hpsearch
-    if name in ("Search", "Trial"):
-        from nnhp_magics.core import results
+        return getattr(api, name)
+    if name == "Trial":
+        from nnhp_magics.core.results import Trial
 
-        return getattr(results, name)
+        return Trial
     if name == "parse_spec":
         from nnhp_magics.core.spec import parse_spec
 
         return parse_spec
-    if name == "load_search":
-        from nnhp_magics.search.storage import load_search
-
-        return load_search
-    raise AttributeError(f"module 'nnhp_magics' has no attribute {name!r}")
+    msg = f"module 'nnhp_magics' has no attribute {name!r}"
+    raise AttributeError(msg)
 
 
 def load_ipython_extension(ipython: Any) -> None:
     """``%load_ext nnhp_magics``: register the magics."""
-    from nnhp_magics.magics.hpsearch import NnhpMagics
+    from nnhp_magics.magics import LRFindMagics, NnhpMagics
 
     ipython.register_magics(NnhpMagics)
-    from nnhp_magics.magics.lrfind import LRFindMagics
-
     ipython.register_magics(LRFindMagics)

@@ -23,7 +23,8 @@ from nnhp_magics.views.dashboard import (
 )
 from nnhp_magics.core.events import EpochEnded, SearchEnded, SearchStarted, TrialFinished, TrialStarted
 from nnhp_magics.views.frontend import widget_file, widgets_dir
-from nnhp_magics.core.results import Search, Trial, parse_objective
+from nnhp_magics.api import Search
+from nnhp_magics.core.results import Trial, parse_objective
 
 
 class FakeClock:
@@ -82,10 +83,10 @@ def play(search: Search, state: DashboardState, clock: FakeClock) -> None:
             clock.now += 1
             state.apply(EpochEnded(number, epoch, {"loss": 1.0 / (epoch + 1), "val_loss": 1.2 - epoch * 0.1}, max_epochs=5))
         record = finished(number, end, score, params, error)
-        search._add(record)
+        search.record_trial(record)
         state.apply(TrialFinished(record))
     state.apply(TrialStarted(3, {"units": 32, "act": "relu", "dropout": 0.0}))
-    search._add(Trial(number=3, params={"units": 32, "act": "relu", "dropout": 0.0}))
+    search.record_trial(Trial(number=3, params={"units": 32, "act": "relu", "dropout": 0.0}))
     clock.now += 1
     state.apply(EpochEnded(3, 0, {"loss": 0.7, "val_loss": float("nan")}, max_epochs=5))
 
@@ -159,7 +160,7 @@ def test_a_tuned_epochs_parameter_sets_the_epoch_bar():
 
 def test_a_resumed_search_shows_its_earlier_trials():
     search = new_search()
-    search._add(finished(0, "complete", 0.3, {"units": 8}))
+    search.record_trial(finished(0, "complete", 0.3, {"units": 8}))
     state = DashboardState(FakeClock())
     state.apply(SearchStarted(search))
     assert [r["trial"] for r in state.snapshot()["trials"]] == [0] and state.snapshot()["best"]["trial"] == 0
@@ -202,9 +203,9 @@ def test_updates_are_throttled_and_the_last_one_arrives():
     time.sleep(0.5)
     assert widget.running[0]["epoch"] == 200, "the trailing update came by timer"
     record = finished(0, "complete", 0.5, {"units": 8})
-    search._add(record)
+    search.record_trial(record)
     view(TrialFinished(record))
-    search._finish("done")
+    search.finish("done")
     view(SearchEnded(search, "done"))
     assert widget.status == "done" and widget.exportable and not widget.stoppable
     assert widget.trials[0]["state"] == "complete" and widget.running == []
@@ -228,7 +229,7 @@ def test_each_search_gets_a_fresh_run_id_and_ignores_other_clicks():
     w2._on_message(w2, {"type": "stop", "run_id": w1.run_id}, [])
     w2._on_message(w2, {"type": "stop"}, [])
     assert not s2.stop_requested, "a click for another search, or without a run id, stops nothing"
-    s1._finish("done")
+    s1.finish("done")
     w1._on_message(w1, {"type": "stop", "run_id": w1.run_id}, [])
     assert not s1.stop_requested, "a click that arrives after its search ended stops nothing"
     w2._on_message(w2, {"type": "stop", "run_id": w2.run_id}, [])
@@ -257,7 +258,7 @@ def test_a_background_search_leaves_its_static_result_in_the_cell():
     view = DashboardView(output)
     search = new_search()
     run_view(view, search, epochs=1)
-    search._finish("done")
+    search.finish("done")
     view(SearchEnded(search, "done"))
     assert output.shown == [view.widget, search]
 
@@ -267,13 +268,13 @@ def test_export_writes_the_best_model_once_the_search_ended(tmp_path):
     search = new_search()
     run_view(view, search, epochs=1)
     record = finished(0, "complete", 0.5, {"units": 8})
-    search._add(record)
-    search._offer_model(record, FakeModel())
+    search.record_trial(record)
+    search.offer_model(record, FakeModel())
     widget = view.widget
     target = tmp_path / "best.keras"
     widget._on_message(widget, {"type": "export", "run_id": widget.run_id, "path": str(target)}, [])
     assert widget.notice["kind"] == "error" and "ended" in widget.notice["text"] and not target.exists()
-    search._finish("done")
+    search.finish("done")
     view(SearchEnded(search, "done"))
     widget._on_message(widget, {"type": "export", "run_id": widget.run_id, "path": str(target)}, [])
     assert widget.notice["kind"] == "ok" and target.read_bytes() == b"model"
@@ -291,20 +292,23 @@ def test_the_widget_never_shows_as_raw_widget_text():
 
 
 def test_a_terminal_shell_gets_the_text_view(ip):
-    from nnhp_magics.magics.hpsearch import NnhpMagics
+    from nnhp_magics.views.choose import search_views
+    from nnhp_magics.views.text import TextProgress
 
-    magics = NnhpMagics(ip)
     assert not widget_frontend(ip)
-    assert magics._views(quiet=False) == ([], False)
-    assert magics._views(quiet=True) == ([], False)
+    for quiet in (False, True):
+        views = search_views(ip, quiet)
+        assert len(views) == 1 and isinstance(views[0], TextProgress)
 
 
 def test_without_anywidget_the_magic_falls_back_to_text(ip, monkeypatch):
-    from nnhp_magics.magics.hpsearch import NnhpMagics
+    from nnhp_magics.views.choose import search_views
+    from nnhp_magics.views.text import TextProgress
 
     monkeypatch.setitem(sys.modules, "anywidget", None)
     monkeypatch.delitem(sys.modules, "nnhp_magics.views.dashboard")
-    assert NnhpMagics(ip)._views(quiet=False) == ([], False)
+    views = search_views(ip, quiet=False)
+    assert len(views) == 1 and isinstance(views[0], TextProgress)
     assert "nnhp_magics.views.dashboard" not in sys.modules, "the dashboard could not load, and the text view took over"
 
 

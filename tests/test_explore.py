@@ -12,7 +12,8 @@ import scipy.stats
 
 from nnhp_magics.errors import NnhpError
 from nnhp_magics.search.analysis import choose_trials, importances, parallel_coordinates_data, refine_spec, scatter_data
-from nnhp_magics.core.results import Objective, Search, Trial
+from nnhp_magics.api import Search
+from nnhp_magics.core.results import Objective, Trial
 from nnhp_magics.core.space import Categorical, Fixed, FloatRange, IntRange
 from nnhp_magics.core.spec import parse_spec, space_from_dict
 
@@ -35,7 +36,7 @@ def make_search(spec: str, rows: list[tuple[dict, float]], objective: Objective 
     search = Search(objective=objective, param_names=space.tunable_names, spec_text=spec)
     search.space = space
     for number, (params, score) in enumerate(rows):
-        search._add(complete(number, score, **params))
+        search.record_trial(complete(number, score, **params))
     return search
 
 
@@ -319,7 +320,7 @@ def test_the_parameter_that_drives_the_score_is_the_most_important():
 
 def test_importances_need_two_complete_trials():
     search = make_search("x = float(0, 1)", [({"x": 0.5}, 0.1)])
-    search._add(Trial(1, {"x": 0.2}, state="failed", error="boom"))
+    search.record_trial(Trial(1, {"x": 0.2}, state="failed", error="boom"))
     with pytest.raises(NnhpError, match="at least 2 complete trials; this search has 1"):
         search.importances()
 
@@ -366,7 +367,7 @@ def test_scatter_data_gives_each_parameter_against_the_score():
         spec,
         [({"lr": 1e-3, "act": "relu"}, 0.5), ({"lr": 1e-2, "act": "tanh", "n": 3}, 0.2), ({"lr": 1e-4, "act": "gelu"}, 0.9)],
     )
-    search._add(Trial(3, {"lr": 0.05, "act": "relu"}, state="failed", error="boom"))
+    search.record_trial(Trial(3, {"lr": 0.05, "act": "relu"}, state="failed", error="boom"))
     data = scatter_data(search)
     assert list(data) == ["lr", "act", "n"]
     assert data["lr"].log and data["lr"].values == [1e-3, 1e-2, 1e-4] and data["lr"].scores == [0.5, 0.2, 0.9]

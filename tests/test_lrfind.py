@@ -14,18 +14,19 @@ from conftest import ROOT, regression_data, textbook_build
 from IPython.core.error import UsageError
 
 import nnhp_magics
+from nnhp_magics.api import LRFind
 from nnhp_magics.errors import NnhpError, SpecError
 from nnhp_magics.lr_finder.range_test import (
     DIVERGED,
     FINISHED,
     INTERRUPTED,
-    LiveView,
     LRFindResult,
     LRFindWarning,
     learning_rates,
     suggest,
 )
 from nnhp_magics.magics.lrfind import split_params, split_words
+from nnhp_magics.views.lrfind import LiveView
 
 STEPS = 200
 
@@ -65,7 +66,7 @@ def synthetic_result(suggestion: float | None = 1e-2) -> LRFindResult:
     """A U-shaped curve over 1e-5..10, as a finished result (no Keras)."""
     rates = learning_rates(1e-5, 10.0, 100)
     smoothed = [1.0 + 0.5 * math.tanh(-(math.log10(r) + 2)) + max(0.0, math.log10(r) + 0.5) ** 2 for r in rates]
-    result = LRFindResult(1e-5, 10.0, 100, 4.0, lrs=rates, losses=[s * 1.05 for s in smoothed], smoothed=smoothed)
+    result = LRFind(1e-5, 10.0, 100, 4.0, lrs=rates, losses=[s * 1.05 for s in smoothed], smoothed=smoothed)
     result.suggestion, result.steepest, result.minimum = suggestion, 1e-2, 0.3
     return result
 
@@ -384,7 +385,6 @@ def test_live_view_draws_at_most_twice_a_second_and_slow_drawings_wait_longer():
 
 @pytest.mark.slow
 def test_without_anywidget_the_curve_draws_live_as_images_and_ends_with_the_result(keras_ready, monkeypatch, capsys):
-    core = importlib.import_module("nnhp_magics.lr_finder.range_test")
     now = [0.0]
 
     def tick():
@@ -392,7 +392,7 @@ def test_without_anywidget_the_curve_draws_live_as_images_and_ends_with_the_resu
         return now[0]
 
     handle = FakeHandle()
-    monkeypatch.setattr(core, "in_notebook", lambda: True)
+    monkeypatch.setattr("nnhp_magics.views.choose.in_notebook", lambda: True)
     monkeypatch.setitem(sys.modules, "nnhp_magics.views.lrfind_widget", None)
     monkeypatch.setattr(LiveView, "open", classmethod(lambda cls: cls(handle, clock=tick)))
     x, y = regression_data(64)
@@ -437,7 +437,7 @@ def test_a_run_that_raises_marks_the_chart_and_the_image_view_failed(keras_ready
     from nnhp_magics.views.lrfind_widget import LRFindWidget, WidgetView
 
     core = importlib.import_module("nnhp_magics.lr_finder.range_test")
-    monkeypatch.setattr(core, "in_notebook", lambda: True)
+    monkeypatch.setattr("nnhp_magics.views.choose.in_notebook", lambda: True)
     monkeypatch.setattr(core, "rate_setter", failing_rate_setter(after=5))
     monkeypatch.setattr("IPython.display.display", lambda *objs, **kwargs: None)
     widget, handle = LRFindWidget(), FakeHandle()
@@ -476,7 +476,6 @@ def test_in_a_notebook_the_chart_gets_the_curve_live_and_the_reading_at_the_end(
     from nnhp_magics.lr_finder.range_test import y_limits
     from nnhp_magics.views.lrfind_widget import LRFindWidget, WidgetView
 
-    core = importlib.import_module("nnhp_magics.lr_finder.range_test")
     now = [0.0]
 
     def tick():
@@ -484,7 +483,7 @@ def test_in_a_notebook_the_chart_gets_the_curve_live_and_the_reading_at_the_end(
         return now[0]
 
     widget, sent, shown = LRFindWidget(), [], []
-    monkeypatch.setattr(core, "in_notebook", lambda: True)
+    monkeypatch.setattr("nnhp_magics.views.choose.in_notebook", lambda: True)
     monkeypatch.setattr(WidgetView, "open", classmethod(lambda cls: cls(widget, clock=tick)))
     monkeypatch.setattr("IPython.display.display", lambda *objs, **kwargs: shown.extend(objs))
     widget.observe(lambda change: sent.append(len(change["new"])), names="lrs")
@@ -546,7 +545,7 @@ def test_without_a_chart_lr_chosen_is_the_suggestion_and_can_still_be_set():
     assert result.chosen == result.lrs[-1]
     result.chosen = None
     assert result.chosen == result.suggestion
-    empty = LRFindResult(1e-5, 10.0, 100, 4.0)
+    empty = LRFind(1e-5, 10.0, 100, 4.0)
     assert empty.chosen is None
     with pytest.raises(NnhpError, match="ran no steps"):
         empty.chosen = 0.1

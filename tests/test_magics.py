@@ -10,7 +10,7 @@ from IPython.core.error import UsageError
 from IPython.utils.capture import capture_output
 
 from conftest import regression_data, textbook_build
-from nnhp_magics.core.results import Search
+from nnhp_magics.api import Search
 
 SPEC = """
 n_hidden = choice(0, 1)      # comments are fine

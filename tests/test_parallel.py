@@ -13,7 +13,6 @@ from conftest import fast_search, textbook_build
 from nnhp_magics import hpsearch
 from nnhp_magics.errors import NnhpError
 from nnhp_magics.core.events import EpochEnded, TrialFinished, TrialStarted
-from nnhp_magics.search.loop import NOT_YET
 
 pytestmark = pytest.mark.usefixtures("keras_ready")
 
@@ -32,10 +31,6 @@ def client():
 
 def worker_pids(client) -> dict[str, int]:
     return client.run(os.getpid)
-
-
-def test_storage_workers_and_dask_are_no_longer_pending():
-    assert not {"storage", "workers", "dask"} & set(NOT_YET)
 
 
 def test_workers_run_trials_at_once_with_the_serial_parameters(data, client):

@@ -8,7 +8,8 @@ import sys
 import pytest
 
 from nnhp_magics.errors import NnhpError
-from nnhp_magics.core.results import Objective, Search, Trial, export_paths, format_params, parse_objective
+from nnhp_magics.api import Search
+from nnhp_magics.core.results import Objective, Trial, export_paths, format_params, parse_objective
 
 
 @pytest.mark.parametrize(
@@ -36,11 +37,11 @@ def test_unclassifiable_objective_asks_for_a_prefix():
 
 def make_search(minimize: bool = True) -> Search:
     search = Search(objective=Objective("val_loss", "minimize" if minimize else "maximize"), param_names=["a", "b"])
-    search._add(Trial(0, {"a": 1, "b": "x"}, state="complete", score=0.5, history={"val_loss": [0.9, 0.5]}, epochs=2))
-    search._add(Trial(1, {"a": 2}, state="failed", error="ValueError: boom"))
-    search._add(Trial(2, {"a": 3, "b": "y"}, state="complete", score=0.2, history={"val_loss": [0.4, 0.2]}, epochs=2))
-    search._add(Trial(3, {"a": 4, "b": "z"}, state="pruned", score=0.1, epochs=1))
-    search._finish("done")
+    search.record_trial(Trial(0, {"a": 1, "b": "x"}, state="complete", score=0.5, history={"val_loss": [0.9, 0.5]}, epochs=2))
+    search.record_trial(Trial(1, {"a": 2}, state="failed", error="ValueError: boom"))
+    search.record_trial(Trial(2, {"a": 3, "b": "y"}, state="complete", score=0.2, history={"val_loss": [0.4, 0.2]}, epochs=2))
+    search.record_trial(Trial(3, {"a": 4, "b": "z"}, state="pruned", score=0.1, epochs=1))
+    search.finish("done")
     return search
 
 
@@ -82,7 +83,7 @@ def test_no_best_trial_explains_why():
     search = Search(objective=Objective("val_loss", "minimize"), param_names=["a"])
     with pytest.raises(NnhpError, match="no finished trial"):
         search.best_trial
-    search._add(Trial(0, {"a": 1}, state="failed", error="ValueError: bad"))
+    search.record_trial(Trial(0, {"a": 1}, state="failed", error="ValueError: bad"))
     with pytest.raises(NnhpError, match="(?s)every trial failed:.*ValueError: bad"):
         search.best_params
 
@@ -116,10 +117,10 @@ def test_static_html_shows_summary_best_params_leaderboard_and_curves():
 
 def test_a_search_still_running_in_the_background_shows_one_line_not_a_frozen_table():
     search = Search(objective=Objective("val_loss", "minimize"), param_names=["a"])
-    search._add(Trial(0, {"a": 1}, state="running"))
+    search.record_trial(Trial(0, {"a": 1}, state="running"))
     html = search._repr_html_()
     assert "running in the background" in html and "search.wait()" in html and "<table" not in html
-    search._finish("done")
+    search.finish("done")
     assert "<table" in search._repr_html_()
 
 

@@ -1,4 +1,4 @@
-"""Events a search emits, keyed by trial number, for any view to consume.
+"""Events a search (and ``%lrfind``) emits, for any view to consume.
 
 Several trials may run at once (workers, the packed engine), so every per-trial
 event carries its trial number. Events are plain, picklable dataclasses: a worker
@@ -11,14 +11,14 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
 
 if TYPE_CHECKING:
-    from nnhp_magics.core.results import Search, Trial
+    from nnhp_magics.core.results import SearchRecord, Trial
 
 
 @dataclass(frozen=True)
 class SearchStarted:
     """The search is about to run its first trial (finished trials of a resumed study included)."""
 
-    search: Search
+    search: SearchRecord
 
 
 @dataclass(frozen=True)
@@ -57,11 +57,35 @@ class TrialFinished:
 class SearchEnded:
     """The search stopped: budget spent, timeout, stop requested, interrupted or all failed."""
 
-    search: Search
+    search: SearchRecord
     reason: str = "done"
 
 
-Event = SearchStarted | TrialStarted | EpochEnded | TrialFinished | SearchEnded
+@dataclass(frozen=True)
+class RangeTestStep:
+    """``%lrfind`` trained one more mini-batch; ``result`` holds the curve so far."""
+
+    result: Any
+
+
+@dataclass(frozen=True)
+class RangeTestEnded:
+    """``%lrfind`` ended (finished, diverged or interrupted) and its suggestion is read."""
+
+    result: Any
+
+
+@dataclass(frozen=True)
+class RangeTestFailed:
+    """``%lrfind`` raised after ``len(result.lrs)`` steps; the exception follows in the cell."""
+
+    result: Any
+    reason: str
+
+
+Event = (
+    SearchStarted | TrialStarted | EpochEnded | TrialFinished | SearchEnded | RangeTestStep | RangeTestEnded | RangeTestFailed
+)
 Listener = Callable[[Event], None]
 
 
@@ -70,7 +94,6 @@ class EventBus:
     """Delivers events to listeners; a failing listener is reported once, never breaks a search."""
 
     listeners: list[Listener] = field(default_factory=list)
-    broken: list[tuple[Listener, BaseException]] = field(default_factory=list)
 
     def subscribe(self, listener: Listener) -> None:
         self.listeners.append(listener)
@@ -81,7 +104,6 @@ class EventBus:
                 listener(event)
             except Exception as exc:  # a view's bug must not lose the user's search
                 self.listeners.remove(listener)
-                self.broken.append((listener, exc))
                 import warnings
 
                 warnings.warn(f"a search view failed and was detached: {exc!r}", RuntimeWarning, stacklevel=2)

@@ -7,6 +7,7 @@ same object backs the leaderboard, the exports and the static HTML view.
 
 from __future__ import annotations
 
+import copy
 import csv
 import io
 import json
@@ -118,17 +119,19 @@ def parse_objective(text: str) -> Objective:
     )
 
 
-class Search:
-    """The result of a search, live while it runs and final afterwards.
+class SearchRecord:
+    """The record of a search, live while it runs and final afterwards; ``Search`` (``nnhp_magics.api``) adds the views.
 
     ``best_params``, ``best_score``, ``best_trial`` and ``best_model`` give the best
-    complete trial so far; ``trials`` holds every trial record in start order;
-    ``leaderboard()``, ``to_csv()``, ``export()``, ``plot()`` and the notebook's
-    HTML view read from them. ``space`` is the SearchSpace it ran with (None when
-    reopened from storage) and ``magic_line`` the ``%%hpsearch`` line that started
-    it, when known; ``importances()``, ``refine()`` and ``refine_cell()`` use them.
+    complete trial so far; ``trials`` holds a snapshot of every trial in start
+    order: the search thread stores copies, so a reader's list never changes under
+    it. ``leaderboard()``, ``to_csv()`` and ``export()`` read from them. ``space``
+    is the SearchSpace it ran with (None when reopened from storage) and
+    ``magic_line`` the ``%%hpsearch`` line that started it, when known.
     ``run_round()`` runs a refined spec as more trials of the same search (in the
-    kernel that ran it), and ``rounds`` keeps each round's spec.
+    kernel that ran it), and ``rounds`` keeps each round's spec. Only the search
+    loop, its rounds and the storage fill a record in, through the methods under
+    "filling in".
     """
 
     def __init__(
@@ -153,12 +156,11 @@ class Search:
         self.rounds: list[dict[str, Any]] = [
             {"round": 1, "spec": spec_text, "strategy": strategy, "trials": budget, "param_names": list(param_names)}
         ]
-        self.trials: list[Trial] = []
+        self._trials: tuple[Trial, ...] = ()
         self.space: SearchSpace | None = None
         self.magic_line: str | None = None
         self.stop_reason: str | None = None
         self.started_at: float | None = None
-        self.ended_at: float | None = None
         self._lock = threading.RLock()
         self._done = threading.Event()
         self._stop_requested = threading.Event()
@@ -166,17 +168,24 @@ class Search:
         self._best_model_trial: int | None = None
         self._refit: Callable[[Trial], Any] | None = None
         self._error: BaseException | None = None
-        self._thread: threading.Thread | None = None
-        self._follow_up: Callable[..., Search] | None = None
-        self._listen: Callable[[Callable[[Any], None]], None] | None = None
+        self._follow_up: Callable[..., SearchRecord] | None = None
+        self._subscribe: Callable[[Callable[[Any], None]], None] | None = None
 
-    # ----- filling in (called by the search loop) -------------------------------------------
-    def _add(self, trial: Trial) -> None:
+    @property
+    def trials(self) -> list[Trial]:
+        """Every trial so far, in number order: copies the running search never changes."""
+        return list(self._trials)
+
+    # ----- filling in (the search loop, its rounds and the storage) ----------------------------
+    def record_trial(self, trial: Trial) -> Trial:
+        """Store a snapshot of ``trial``, replacing the one with its number, and return the snapshot."""
+        snapshot = copy.deepcopy(trial)
         with self._lock:
-            self.trials = [t for t in self.trials if t.number != trial.number] + [trial]
-            self.trials.sort(key=lambda t: t.number)
+            kept = [t for t in self._trials if t.number != trial.number] + [snapshot]
+            self._trials = tuple(sorted(kept, key=lambda t: t.number))
+        return snapshot
 
-    def _offer_model(self, trial: Trial, model: Any) -> None:
+    def offer_model(self, trial: Trial, model: Any) -> None:
         """Keep ``model`` if ``trial`` is now the best complete trial (without CV)."""
         with self._lock:
             best = self.best_trial_or_none
@@ -184,22 +193,51 @@ class Search:
                 self._best_model = model
                 self._best_model_trial = trial.number
 
-    def _finish(self, reason: str) -> None:
+    def finish(self, reason: str, error: BaseException | None = None) -> None:
+        """The search ended for ``reason``; ``error`` is re-raised by :meth:`wait`."""
         self.stop_reason = reason
+        self._error = error
         self._done.set()
 
-    def _add_param_names(self, names: list[str]) -> None:
+    def add_param_names(self, names: list[str]) -> None:
         """Leaderboard columns for parameters a later round added, in order."""
         with self._lock:
             self.param_names += [n for n in names if n not in self.param_names]
 
-    def _reopen(self, budget: int) -> None:
+    def reopen(self, budget: int) -> None:
         """A follow-up round starts: live again, with the budget raised to ``budget`` finished trials."""
         with self._lock:
             self.budget = budget
-            self.stop_reason, self.ended_at, self._error = None, None, None
+            self.stop_reason, self._error = None, None
             self._stop_requested.clear()
             self._done.clear()
+
+    def connect(
+        self,
+        *,
+        refit: Callable[[Trial], Any] | None = None,
+        follow_up: Callable[..., SearchRecord] | None = None,
+        subscribe: Callable[[Callable[[Any], None]], None] | None = None,
+    ) -> None:
+        """Wire the record to what only its search holds: the best-model refit, the next round, the event bus."""
+        if refit is not None:
+            self._refit = refit
+        if follow_up is not None:
+            self._follow_up = follow_up
+        if subscribe is not None:
+            self._subscribe = subscribe
+
+    def subscribe(self, listener: Callable[[Any], None]) -> bool:
+        """Send this search's future events (later rounds too) to ``listener``; False if none will come."""
+        if self._subscribe is None:
+            return False
+        self._subscribe(listener)
+        return True
+
+    @property
+    def can_run_round(self) -> bool:
+        """Whether :meth:`run_round` works here (the kernel that ran the search holds BUILD and the data)."""
+        return self._follow_up is not None
 
     # ----- control ----------------------------------------------------------------------------
     @property
@@ -207,7 +245,7 @@ class Search:
         """True once the search has ended (always True for a finished foreground search)."""
         return self._done.is_set()
 
-    def wait(self, timeout: float | None = None) -> Search:
+    def wait(self, timeout: float | None = None) -> SearchRecord:
         """Block until a background search ends; re-raises an error it ended with."""
         self._done.wait(timeout)
         if self._error is not None:
@@ -357,41 +395,6 @@ class Search:
         self.to_csv(paths["leaderboard"])
         return paths
 
-    def plot(self) -> Any:
-        """A matplotlib figure of every trial's validation curve, the best one marked."""
-        from nnhp_magics.views.plots import search_figure
-
-        return search_figure(self)
-
-    # ----- exploring (explore.py) -------------------------------------------------------------
-    def importances(self) -> dict[str, float]:
-        """Each tunable parameter's importance by Optuna's fANOVA, largest first (see ``explore.importances``)."""
-        from nnhp_magics.search.analysis import importances
-
-        return importances(self)
-
-    def refine(self, top: float = 0.25, selected: list[int] | None = None, margin: float = 0.1) -> str:
-        """Spec text narrowed around the best ``top`` fraction, or the ``selected``, of complete trials (see ``explore.refine_spec``)."""
-        from nnhp_magics.search.analysis import refine_spec, search_space
-
-        return refine_spec(
-            search_space(self), list(self.trials), self.objective, top=top, selected=selected, margin=margin
-        )
-
-    def refine_cell(
-        self,
-        top: float = 0.25,
-        selected: list[int] | None = None,
-        margin: float = 0.1,
-        *,
-        strategy: str | None = None,
-        trials: int | None = None,
-    ) -> str:
-        """A ready ``%%hpsearch`` cell running the refined spec; the spec text alone when ``magic_line`` is unknown."""
-        from nnhp_magics.search.analysis import refine_cell
-
-        return refine_cell(self, top=top, selected=selected, margin=margin, strategy=strategy, trials=trials)
-
     def run_round(
         self,
         spec: str | None = None,
@@ -401,7 +404,7 @@ class Search:
         top: float = 0.25,
         selected: list[int] | None = None,
         background: bool = False,
-    ) -> Search:
+    ) -> SearchRecord:
         """Run ``spec`` (default: ``refine(top, selected)``) as the next round of this search; returns ``self``.
 
         The new trials join ``trials`` and the leaderboard with their round number,
@@ -418,12 +421,6 @@ class Search:
         return self._follow_up(
             spec, strategy=strategy, trials=trials, top=top, selected=selected, background=background
         )
-
-    def explore(self) -> Any:
-        """A dashboard of this search for looking back: importances, scatter, parallel coordinates, refine, run again."""
-        from nnhp_magics.views.dashboard import explore_widget
-
-        return explore_widget(self)
 
     def summary(self) -> str:
         """One line: trials by state and the best score with its parameters."""
@@ -442,11 +439,6 @@ class Search:
     def __repr__(self) -> str:
         status = "done" if self.done else "running"
         return f"<Search {self.strategy} {status}: {self.summary()}>"
-
-    def _repr_html_(self) -> str:
-        from nnhp_magics.views.html import search_html
-
-        return search_html(self)
 
 
 def format_params(params: dict[str, Any]) -> str:

@@ -2,13 +2,14 @@
 
 Train once while the learning rate grows geometrically from ``start`` to ``end``
 over ``steps`` mini-batches, record the loss, and read a learning rate off the
-curve. The rule (DESIGN.md, ``%lrfind``): ``suggestion`` is the learning rate at
+curve. The rule: ``suggestion`` is the learning rate at
 the minimum of the smoothed loss divided by 10 (the textbook's "about 10x lower
 than where the loss turns up"); ``steepest`` is the learning rate where the
 smoothed loss falls fastest on the way down to that minimum. A flat or
 always-rising curve gives ``suggestion = None`` and a warning. ``chosen`` is the
-rate the user picks on the chart (``lrfind_widget.py``); it is the suggestion until
-a pick, and stays so where no chart is shown.
+rate the user picks on the chart (``views/lrfind.py``); it is the suggestion until
+a pick, and stays so where no chart is shown. The run emits events on the same
+bus as a search; the views listen.
 
 Importing this module is cheap: NumPy, the routing (Optuna), Keras and matplotlib
 load only when a test runs or a figure is drawn.
@@ -24,12 +25,11 @@ import warnings
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, NamedTuple
 
+from nnhp_magics.core.events import EventBus, RangeTestEnded, RangeTestFailed, RangeTestStep
 from nnhp_magics.errors import NnhpError
 
 FLAT_DROP = 0.1
 DIVIDE_BY = 10.0
-LIVE_INTERVAL = 0.5
-LIVE_SHARE = 0.1
 FINISHED, DIVERGED, INTERRUPTED, FAILED = "finished", "diverged", "interrupted", "failed"
 DEFAULT_BATCH_SIZE = 32
 
@@ -74,7 +74,7 @@ class LRFindResult:
     seconds: float = 0.0
     widget: Any = field(default=None, init=False, repr=False, compare=False)
     _picked: float | None = field(default=None, init=False, repr=False, compare=False)
-    _shown_in: int | None = field(default=None, init=False, repr=False, compare=False)
+    shown_in_cell: int | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def chosen(self) -> float | None:
@@ -148,25 +148,6 @@ class LRFindResult:
         ax.legend(loc="upper left")
         return ax.figure
 
-    def _repr_html_(self) -> str | None:
-        """A static view for saved notebooks: the summary and the plot as a base64 PNG.
-
-        None (so only the text line shows) in the cell whose live view already left
-        this static view in the output, so the plot is not shown twice.
-        """
-        if self._shown_in is not None and self._shown_in == current_cell():
-            return None
-        return self.static_html()
-
-    def static_html(self) -> str:
-        """The summary and the plot as a base64 PNG, in a ``div.nnhp-lrfind``."""
-        import html
-
-        from nnhp_magics.views.plots import figure_png_base64
-
-        image = f'<img alt="loss against learning rate" src="data:image/png;base64,{figure_png_base64(self.plot())}">'
-        return f'<div class="nnhp-lrfind"><p>{html.escape(self.summary())}</p>{image if self.lrs else ""}</div>'
-
     def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
         """One line in IPython's plain-text display."""
         printer.text(repr(self))
@@ -175,22 +156,17 @@ class LRFindResult:
         return f"<LRFindResult {self.summary().removeprefix('lrfind: ')}>"
 
 
-def lrfind(
+def run_lrfind(
     build: Any,
     x: Any,
-    y: Any = None,
-    /,
+    y: Any,
+    result: LRFindResult,
     *,
-    start: float = 1e-5,
-    end: float = 10.0,
-    steps: int = 500,
-    batch_size: int | None = None,
-    diverge: float = 4.0,
-    smoothing: float = 0.98,
-    quiet: bool = False,
-    **params: Any,
+    batch_size: int | None,
+    bus: EventBus,
+    params: dict[str, Any],
 ) -> LRFindResult:
-    """Run the learning-rate range test on BUILD (a build function or a compiled model) and read a rate off it.
+    """Run the range test configured in ``result`` (options already checked by ``check_options``) on BUILD (a build function or a compiled model), emitting events.
 
     The rate at mini-batch ``k`` (0-based) is ``start * (end / start) ** (k / steps)``,
     the textbook's factor ``exp(log(end / start) / steps)`` per batch, set on the
@@ -203,29 +179,25 @@ def lrfind(
     ``suggestion`` = the learning rate at the smoothed minimum ÷ 10; ``steepest`` =
     the learning rate of the steepest smoothed descent before that minimum; when the
     smoothed loss never falls by 10% of its early level, or is lowest within the
-    first steps, both are None and an :class:`LRFindWarning` says why. Under a Jupyter
-    kernel the curve draws live in a chart where a rate can be picked (``chosen``),
-    with the static plot kept below it for saved notebooks; ``quiet`` prints one line.
+    first steps, both are None and an :class:`LRFindWarning` says why. Every step
+    emits ``RangeTestStep``; the run ends with ``RangeTestEnded`` or ``RangeTestFailed``.
     """
-    check_options(start, end, steps, batch_size, diverge, smoothing)
     make_model = model_factory(build, params)
     first, batches = _peek(training_batches(x, y, batch_size))
     model = make_model()
-    result = LRFindResult(float(start), float(end), int(steps), float(diverge), float(smoothing))
-    view = open_view(quiet)
     began = time.perf_counter()
-    rates = learning_rates(start, end, steps)
+    rates = learning_rates(result.start, result.end, result.steps)
     try:
         with _RestoredAfterwards(model, first[0]) as learning_rate:
             result.stopped = run_range_test(
-                model, batches, rate_setter(learning_rate), rates, result, diverge, smoothing, view
+                model, batches, rate_setter(learning_rate), rates, result, result.diverge, result.smoothing, bus
             )
     except BaseException as exc:
-        if view is not None:
-            view.fail(result, f"{type(exc).__name__}: {exc}")
+        bus.emit(RangeTestFailed(result, f"{type(exc).__name__}: {exc}"))
         raise
     result.seconds = time.perf_counter() - began
-    finish(result, view)
+    finish(result)
+    bus.emit(RangeTestEnded(result))
     return result
 
 
@@ -410,7 +382,7 @@ def run_range_test(
     result: LRFindResult,
     diverge: float,
     smoothing: float,
-    view: LiveView | None,
+    bus: EventBus,
 ) -> str:
     """Train one batch per rate, recording raw and smoothed loss; returns how the run ended."""
     average, lowest = 0.0, math.inf
@@ -426,8 +398,7 @@ def run_range_test(
             if not math.isfinite(smooth) or (lowest > 0 and smooth > diverge * lowest):
                 return DIVERGED
             lowest = min(lowest, smooth)
-            if view is not None:
-                view.tick(result)
+            bus.emit(RangeTestStep(result))
     except KeyboardInterrupt:
         return INTERRUPTED
     return FINISHED
@@ -473,109 +444,12 @@ def steepest_descent(points: list[tuple[float, float]], window: int) -> float | 
     return min(slopes)[1] if slopes else None
 
 
-def finish(result: LRFindResult, view: LiveView | None) -> None:
-    """Read the curve, warn when it gives no sure suggestion, and show the outcome."""
+def finish(result: LRFindResult) -> None:
+    """Read the curve into the result, and warn when it gives no sure suggestion."""
     reading = suggest(result.lrs, result.smoothed, result.stopped, result.smoothing)
     result.suggestion, result.steepest, result.minimum, result.problem = reading
     if reading.problem is not None:
-        warnings.warn(f"%lrfind: {reading.problem}.", LRFindWarning, stacklevel=3)
-    if view is not None:
-        view.close(result)
-    else:
-        print(result.summary(), flush=True)
-
-
-def open_view(quiet: bool) -> LiveView | None:
-    """The live curve for a run: the chart widget under a Jupyter kernel, PNGs where anywidget is missing.
-
-    None in a terminal or with ``quiet``: one summary line is printed instead.
-    """
-    if quiet or not in_notebook():
-        return None
-    try:
-        from nnhp_magics.views.lrfind_widget import WidgetView
-    except ImportError:
-        return LiveView.open()
-    except FileNotFoundError as exc:  # a broken install must not cost the user the live curve
-        warnings.warn(f"the lrfind chart is unavailable, drawing images instead: {exc}", RuntimeWarning, stacklevel=3)
-        return LiveView.open()
-    return WidgetView.open()
-
-
-def current_cell() -> int | None:
-    """The execution count of the running cell (None outside IPython): tells one cell's outputs from the next's."""
-    try:
-        from IPython import get_ipython
-    except ImportError:
-        return None
-    shell = get_ipython()
-    return None if shell is None else shell.execution_count
-
-
-def in_notebook() -> bool:
-    """Whether code runs under a Jupyter kernel (a display can be updated in place)."""
-    try:
-        from IPython import get_ipython
-    except ImportError:
-        return False
-    return getattr(get_ipython(), "kernel", None) is not None
-
-
-class LiveView:
-    """Redraws the curve into an IPython display handle, at most once per ``interval`` seconds.
-
-    The wait also grows with the time a drawing takes, so drawing never costs more
-    than ``LIVE_SHARE`` (10%) of the run.
-    """
-
-    def __init__(
-        self, handle: Any, interval: float = LIVE_INTERVAL, clock: Callable[[], float] = time.perf_counter
-    ) -> None:
-        self.handle = handle
-        self.interval = interval
-        self.clock = clock
-        self.next_at = clock() + interval
-        self.updates = 0
-
-    @classmethod
-    def open(cls) -> LiveView:
-        """A view on a fresh display output in the current cell."""
-        from IPython.display import HTML, display
-
-        return cls(display(HTML("<p>lrfind: running…</p>"), display_id=True))
-
-    def tick(self, result: LRFindResult) -> None:
-        """Redraw once the wait since the last drawing is over."""
-        began = self.clock()
-        if began >= self.next_at:
-            self.draw(result)
-            finished = self.clock()
-            self.next_at = finished + max(self.interval, (finished - began) / LIVE_SHARE)
-
-    def draw(self, result: LRFindResult) -> None:
-        """Show the curve so far as a PNG."""
-        from IPython.display import HTML
-
-        from nnhp_magics.views.plots import figure_png_base64
-
-        png = figure_png_base64(result.plot())
-        self.handle.update(HTML(f'<img alt="loss against learning rate" src="data:image/png;base64,{png}">'))
-        self.updates += 1
-
-    def close(self, result: LRFindResult) -> None:
-        """Replace the live curve by the result's static view, suggestion marked (shown once in this cell)."""
-        self.handle.update(result)
-        result._shown_in = current_cell()
-        self.updates += 1
-
-    def fail(self, result: LRFindResult, reason: str) -> None:
-        """Say that the run broke off (the traceback follows in the cell), instead of leaving it "running"."""
-        from html import escape
-
-        from IPython.display import HTML
-
-        self.handle.update(HTML(f"<p>lrfind: {escape(failure_summary(result, reason))}</p>"))
-        self.updates += 1
+        warnings.warn(f"%lrfind: {reading.problem}.", LRFindWarning, stacklevel=4)
 
 
 def failure_summary(result: LRFindResult, reason: str) -> str:

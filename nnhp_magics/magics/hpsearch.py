@@ -15,8 +15,11 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 
+from nnhp_magics import api
+from nnhp_magics.core.results import SearchRecord
 from nnhp_magics.errors import NnhpError
-from nnhp_magics.core.results import Search
+from nnhp_magics.search.analysis import without_options
+from nnhp_magics.views import choose
 
 
 def user_errors_as_usage(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -34,8 +37,6 @@ def user_errors_as_usage(func: Callable[..., Any]) -> Callable[..., Any]:
 
 def magic_line(line: str) -> str:
     """The ``%%hpsearch`` line a follow-up cell starts with: this search's options, the space left to the cell."""
-    from nnhp_magics.search.analysis import without_options
-
     return without_options("%%hpsearch " + line.strip(), ("--space",))
 
 
@@ -60,7 +61,7 @@ class NnhpMagics(Magics):
 
     def __init__(self, shell: Any) -> None:
         super().__init__(shell)
-        self.last_search: Search | None = None
+        self.last_search: SearchRecord | None = None
 
     @magic_arguments()
     @argument("build", help="the build function (a name or expression in the notebook)")
@@ -96,13 +97,11 @@ class NnhpMagics(Magics):
     @argument("--quiet", action="store_true", help="no widget: one text line per trial")
     @line_cell_magic
     @user_errors_as_usage
-    def hpsearch(self, line: str, cell: str | None = None) -> Search | None:
+    def hpsearch(self, line: str, cell: str | None = None) -> SearchRecord | None:
         """Search hyperparameters of a Keras build function; the cell body is the search space.
 
         The line form ``%hpsearch BUILD X Y --space NAME`` takes the space from a dict.
         """
-        from nnhp_magics.search.loop import hpsearch
-
         args = parse_argstring(self.hpsearch, line)
         ns = self.shell.user_ns
         build = evaluate(args.build, ns, "BUILD")
@@ -121,14 +120,13 @@ class NnhpMagics(Magics):
         fit_kwargs = evaluate(args.fit_kwargs, ns, "--fit-kwargs") if args.fit_kwargs else None
         dask = evaluate(args.dask, ns, "--dask") if args.dask and args.dask.isidentifier() and args.dask in ns else args.dask
 
-        def hold(search: Search) -> None:
+        def hold(search: SearchRecord) -> None:
             self.last_search = search
             search.magic_line = magic_line(line)
             if args.output:
                 ns[args.output] = search
 
-        listeners, quiet = self._views(args.quiet)
-        search = hpsearch(
+        search = api.hpsearch(
             build, x, y, space,
             valid=valid, validation_split=args.validation_split, cv=args.cv, strategy=args.strategy,
             sampler=args.sampler,
@@ -137,7 +135,7 @@ class NnhpMagics(Magics):
             overwrite=args.overwrite, storage=args.storage, study=args.study, keep_models=args.keep_models, workers=args.workers, dask=dask,
             background=args.background, fit_kwargs=fit_kwargs, baseline=args.baseline, warmup=args.warmup,
             engine=args.engine, pack=args.pack, jit=args.jit,
-            quiet=quiet, namespace=ns, listeners=listeners, on_created=hold,
+            namespace=ns, listeners=choose.search_views(self.shell, args.quiet), on_created=hold,
         )
         return search
 
@@ -149,25 +147,6 @@ class NnhpMagics(Magics):
         if len(names) == 2:
             return (evaluate(names[0], ns, "--valid X"), evaluate(names[1], ns, "--valid Y"))
         raise NnhpError(f"--valid takes XV YV (two names), got {len(names)}: {' '.join(names)}.")
-
-    def _views(self, quiet: bool) -> tuple[list[Any], bool]:
-        """The live views for this shell: the widget dashboard in a notebook, else one text line per trial.
-
-        Returns the listeners and whether the search should leave out its text view.
-        """
-        if quiet:
-            return [], False
-        try:
-            from nnhp_magics.views.dashboard import notebook_view
-        except ImportError:  # no anywidget: the text view
-            return [], False
-        except FileNotFoundError as exc:  # a broken install must not cost the user the search
-            import warnings
-
-            warnings.warn(f"the live dashboard is unavailable, showing text instead: {exc}", RuntimeWarning, stacklevel=2)
-            return [], False
-        view = notebook_view(self.shell)
-        return ([view], True) if view is not None else ([], False)
 
     @magic_arguments()
     @argument("names", nargs="+", help="[SEARCH] PATH")
@@ -181,7 +160,7 @@ class NnhpMagics(Magics):
             raise NnhpError("%hpexport takes [SEARCH] PATH.")
         if len(args.names) == 2:
             search = evaluate(args.names[0], self.shell.user_ns, "SEARCH")
-            if not isinstance(search, Search):
+            if not isinstance(search, SearchRecord):
                 raise NnhpError(f"{args.names[0]} is a {type(search).__name__}, not the result of %%hpsearch.")
         else:
             search = self.last_search

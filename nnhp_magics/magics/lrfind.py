@@ -15,7 +15,7 @@ from IPython.core.magic import Magics, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments
 
 from nnhp_magics.errors import NnhpError
-from nnhp_magics.lr_finder.range_test import LRFindResult, lrfind
+from nnhp_magics import api
 from nnhp_magics.magics.hpsearch import evaluate, user_errors_as_usage
 
 _PARAM = re.compile(r"^([A-Za-z_]\w*)=(?!=)(.*)$", re.DOTALL)
@@ -92,7 +92,7 @@ class LRFindMagics(Magics):
     @argument("-o", "--output", dest="output", default=None, help="store the result in this notebook name")
     @line_magic
     @user_errors_as_usage
-    def lrfind(self, line: str) -> LRFindResult | None:
+    def lrfind(self, line: str) -> api.LRFind | None:
         """Learning-rate range test: ``name=value`` words are BUILD's parameters (a literal, else a notebook expression).
 
         The result has ``suggestion`` (the learning rate at the smoothed loss minimum ÷ 10), ``steepest``,
@@ -106,7 +106,7 @@ class LRFindMagics(Magics):
         x = evaluate(args.x, ns, "X")
         y = evaluate(args.y, ns, "Y") if args.y is not None else None
         params = {name: parameter_value(name, text, ns) for name, text in texts.items()}
-        result = lrfind(
+        result = api.lrfind(
             build, x, y, start=args.start, end=args.end, steps=args.steps, batch_size=args.batch_size,
             diverge=args.diverge, smoothing=args.smoothing, quiet=args.quiet, **params,
         )

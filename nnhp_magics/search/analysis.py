@@ -21,7 +21,7 @@ import optuna
 from optuna.distributions import BaseDistribution, CategoricalDistribution, FloatDistribution, IntDistribution
 
 from nnhp_magics.errors import NnhpError, SpecError
-from nnhp_magics.core.results import COMPLETE, Objective, Search, Trial
+from nnhp_magics.core.results import COMPLETE, Objective, SearchRecord, Trial
 from nnhp_magics.core.space import Categorical, Fixed, FloatRange, IntRange, Param, ScipyPpf, SearchSpace, is_log, optuna_value
 
 _PRIMITIVES = (type(None), bool, int, float, str)
@@ -306,7 +306,7 @@ def _is_number(value: Any) -> bool:
 
 
 # ----- the space of a search ----------------------------------------------------------------------
-def search_space(search: Search) -> SearchSpace:
+def search_space(search: SearchRecord) -> SearchSpace:
     """The space a search ran with, else (a search reopened from storage) its first round's spec read again.
 
     Raises NnhpError when that spec needs the notebook's names (``{expr}``).
@@ -327,7 +327,7 @@ def search_space(search: Search) -> SearchSpace:
 
 
 def refine_cell(
-    search: Search,
+    search: SearchRecord,
     *,
     top: float = 0.25,
     selected: list[int] | None = None,
@@ -349,7 +349,7 @@ def refine_cell(
     return line + "\n" + spec
 
 
-def magic_head(search: Search) -> str | None:
+def magic_head(search: SearchRecord) -> str | None:
     """The search's magic line as a ``%%hpsearch`` cell's first line; None when it is not known."""
     if search.magic_line is None:
         return None
@@ -377,7 +377,7 @@ def _with_option(line: str, option: str, value: str | None) -> str:
 
 
 # ----- importances --------------------------------------------------------------------------------
-def importances(search: Search) -> dict[str, float]:
+def importances(search: SearchRecord) -> dict[str, float]:
     """Each tunable parameter's importance for the score, by Optuna's fANOVA evaluator (seed 0), largest first.
 
     The study is rebuilt in memory from the complete trials, so a reopened search
@@ -525,7 +525,7 @@ class ParallelCoordinates(NamedTuple):
     axes: list[Axis]
 
 
-def scatter_data(search: Search) -> dict[str, ParamSeries]:
+def scatter_data(search: SearchRecord) -> dict[str, ParamSeries]:
     """Score against each tunable parameter (spec order), for a scatter per parameter."""
     space = search_space(search)
     complete = complete_trials(search.trials)
@@ -539,7 +539,7 @@ def scatter_data(search: Search) -> dict[str, ParamSeries]:
     return series
 
 
-def parallel_coordinates_data(search: Search) -> ParallelCoordinates:
+def parallel_coordinates_data(search: SearchRecord) -> ParallelCoordinates:
     """The complete trials across every tunable parameter, for a parallel-coordinates view."""
     space = search_space(search)
     complete = complete_trials(search.trials)

@@ -1,21 +1,20 @@
 """The search loop: ask Optuna for parameters, run trials, tell the results, emit events.
 
-``hpsearch`` is the Python API behind ``%%hpsearch``: it checks everything a user
-can get wrong before any training, then drives an Optuna study through
-ask-and-tell, handing batches of trials to an executor and turning every epoch
-and every finished trial into an event for the views.
+``plan_search`` checks everything a user can get wrong before any training;
+``run_search`` then drives an Optuna study through ask-and-tell, handing batches
+of trials to an executor and turning every epoch and every finished trial into an
+event for the views. ``nnhp_magics.api.hpsearch`` wires the two together.
 """
 
 from __future__ import annotations
 
 import logging
 import math
-import sys
 import threading
 import time
 from dataclasses import dataclass, field
 from itertools import islice
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Callable, Iterator, TypeVar
 
 import optuna
 
@@ -24,104 +23,29 @@ from nnhp_magics.search import storage as store
 from nnhp_magics.errors import AllTrialsFailed, NnhpError
 from nnhp_magics.core.events import EpochEnded, EventBus, Listener, SearchEnded, SearchStarted, TrialFinished, TrialStarted
 from nnhp_magics.training.executors import Executor, InProcessExecutor, check_shippable, make_executor
-from nnhp_magics.core.results import FAILED, INTERRUPTED, RUNNING, Search, Trial, check_export_paths, export_paths, parse_objective, summarize_failures
+from nnhp_magics.core.results import FAILED, INTERRUPTED, RUNNING, SearchRecord, Trial, check_export_paths, export_paths, parse_objective, summarize_failures
 from nnhp_magics.core.routing import build_signature, check_names
 from nnhp_magics.core.space import SearchSpace, optuna_value
 from nnhp_magics.search.strategies import Strategy, make_strategy
 from nnhp_magics.training.trial import PRUNE, STOP, FitConfig, TrialInterrupted, TrialTask, refit
 
-#: Options whose features have not landed yet; tests keep this list honest.
-NOT_YET: dict[str, str] = {}
+R = TypeVar("R", bound=SearchRecord)
 
 
-def hpsearch(
-    build: Callable[..., Any],
-    x: Any,
-    y: Any = None,
-    space: str | dict[str, Any] | SearchSpace = "",
-    *,
-    valid: tuple[Any, Any] | Any | None = None,
-    validation_split: float = 0.2,
-    cv: int | None = None,
-    strategy: str = "random",
-    sampler: str = "tpe",
-    trials: int | None = None,
-    epochs: int = 100,
-    patience: int = 10,
-    batch_size: int = 32,
-    objective: str = "val_loss",
-    seed: int | None = None,
-    timeout: float | None = None,
-    export: str | None = None,
-    overwrite: bool = False,
-    storage: str | None = None,
-    study: str | None = None,
-    workers: int = 1,
-    dask: Any = None,
-    keep_models: int = 1,
-    background: bool = False,
-    fit_kwargs: dict[str, Any] | None = None,
-    baseline: bool = False,
-    warmup: float = 0,
-    engine: str = "auto",
-    pack: int | None = None,
-    jit: bool = False,
-    quiet: bool = True,
-    namespace: dict[str, Any] | None = None,
-    listeners: Iterable[Listener] = (),
-    on_created: Callable[[Search], None] | None = None,
-) -> Search:
-    """Search hyperparameters of a Keras build function and return the :class:`Search`.
-
-    ``space`` is spec text (one ``name = form`` a line, DESIGN.md §2.1), a
-    scikit-learn ``param_distributions`` dict, or a parsed SearchSpace. Every
-    mistake a user can make is reported before training starts; ``on_created`` gets
-    the Search as soon as it exists, so a caller can hold it even if the search
-    fails or is interrupted. With ``storage``, every finished trial is saved and a
-    re-run resumes the study; ``keep_models`` best models are saved next to it.
-    """
-    if namespace is None:
-        namespace = sys._getframe(1).f_globals
-    plan = plan_search(
-        build, x, y, space, valid=valid, validation_split=validation_split, cv=cv, strategy=strategy,
-        sampler=sampler, trials=trials, epochs=epochs, patience=patience, batch_size=batch_size, objective=objective,
-        seed=seed, timeout=timeout, export=export, overwrite=overwrite, storage=storage, study=study,
-        workers=workers, dask=dask, keep_models=keep_models, fit_kwargs=fit_kwargs, baseline=baseline,
-        warmup=warmup, engine=engine, pack=pack, jit=jit, namespace=namespace,
-    )
-    search = plan.new_search()
-    if on_created is not None:
-        on_created(search)
-    bus = EventBus()
-    if not quiet:
-        from nnhp_magics.views.text import TextProgress
-
-        bus.subscribe(TextProgress())
-    for listener in listeners:
-        bus.subscribe(listener)
-    from nnhp_magics.search.rounds import FollowUp
-
-    search._follow_up = FollowUp(plan, search, bus)
-    return start_search(plan, search, bus, background=background)
-
-
-def start_search(plan: SearchPlan, search: Search, bus: EventBus, *, background: bool) -> Search:
-    """Run the plan now, or on a daemon thread with ``background`` (the Search is returned at once)."""
+def start_search(plan: SearchPlan, search: SearchRecord, bus: EventBus, *, background: bool) -> SearchRecord:
+    """Run the plan now, or on a daemon thread with ``background`` (the result is returned at once)."""
     if background:
-        thread = threading.Thread(target=_run_in_background, args=(plan, search, bus), name="nnhp-search", daemon=True)
-        search._thread = thread
-        thread.start()
+        threading.Thread(target=_run_in_background, args=(plan, search, bus), name="nnhp-search", daemon=True).start()
         return search
     run_search(plan, search, bus)
     return search
 
 
-def _run_in_background(plan: SearchPlan, search: Search, bus: EventBus) -> None:
+def _run_in_background(plan: SearchPlan, search: SearchRecord, bus: EventBus) -> None:
     try:
         run_search(plan, search, bus)
     except BaseException as exc:  # kept for search.wait() to re-raise
-        search._error = exc
-        search._finish("error")
+        search.finish("error", exc)
 
 
 @dataclass
@@ -150,8 +74,9 @@ class SearchPlan:
     round: int = 1
     optuna_names: dict[str, str] = field(default_factory=dict)
 
-    def new_search(self) -> Search:
-        search = Search(
+    def new_search(self, result_type: type[R]) -> R:
+        """A fresh result of ``result_type`` (the API's Search) for this plan, wired to its refit."""
+        search = result_type(
             objective=self.config.objective,
             param_names=self.space.tunable_names,
             strategy=self.strategy.name,
@@ -161,7 +86,7 @@ class SearchPlan:
             spec_text=self.spec_text,
             study_name=self.study_name,
         )
-        search._refit = self.best_model
+        search.connect(refit=self.best_model)
         search.space = self.space
         return search
 
@@ -231,7 +156,7 @@ def plan_search(
             f"--fit-kwargs may not set {', '.join(sorted(reserved))}: the search controls them "
             "(use --epochs, --valid or --validation-split)."
         )
-    parsed, spec_text = _parse_space(space, namespace)
+    parsed, spec_text = parse_space(space, namespace)
     check_names(parsed.names, build, space=parsed)
     goal = parse_objective(objective)
     chosen = make_strategy(strategy, parsed, seed=seed, max_epochs=epochs, sampler=sampler)
@@ -317,7 +242,8 @@ def _check_positive(option: str, value: int) -> None:
         raise NnhpError(f"{option} must be at least 1, got {value}.")
 
 
-def _parse_space(space: str | dict[str, Any] | SearchSpace, namespace: dict[str, Any]) -> tuple[SearchSpace, str]:
+def parse_space(space: str | dict[str, Any] | SearchSpace, namespace: dict[str, Any]) -> tuple[SearchSpace, str]:
+    """The SearchSpace and its spec text from spec text, a ``param_distributions`` dict or a parsed space."""
     from nnhp_magics.core.spec import parse_spec, space_from_dict
 
     if isinstance(space, SearchSpace):
@@ -340,7 +266,7 @@ class _Control:
     """The runner's callback into the search: events, pruning reports, Stop."""
 
     def __init__(
-        self, search: Search, bus: EventBus, study: optuna.Study, strategy: Strategy, max_epochs: int, round_: int = 1
+        self, search: SearchRecord, bus: EventBus, study: optuna.Study, strategy: Strategy, max_epochs: int, round_: int = 1
     ) -> None:
         self.search, self.bus, self.study, self.strategy = search, bus, study, strategy
         self.max_epochs = max_epochs
@@ -369,7 +295,7 @@ class _Pending:
     queue: bool
 
 
-def run_search(plan: SearchPlan, search: Search, bus: EventBus) -> Search:
+def run_search(plan: SearchPlan, search: SearchRecord, bus: EventBus) -> SearchRecord:
     """Run trials until the budget is spent, the timeout passes, Stop is pressed or the user interrupts.
 
     A persistent study resumes: its earlier trials are shown at once and count
@@ -386,7 +312,7 @@ def run_search(plan: SearchPlan, search: Search, bus: EventBus) -> Search:
     control = _Control(search, bus, study, plan.strategy, plan.config.epochs, plan.round)
     if plan.persistent and plan.round == 1:
         for record in store.resume(study):
-            search._add(record)
+            search.record_trial(record)
         search.rounds = store.stored_rounds(study) or search.rounds
     search.started_at = time.time()
     bus.emit(SearchStarted(search))
@@ -409,12 +335,12 @@ def run_search(plan: SearchPlan, search: Search, bus: EventBus) -> Search:
     except KeyboardInterrupt:
         reason = "interrupted"
     finally:
-        for t in list(search.trials):
+        for t in search.trials:
             if t.state == RUNNING:
                 t.state, t.error = INTERRUPTED, "the search ended while it ran"
+                search.record_trial(t)
                 _tell(study, control, t)
-        search.ended_at = time.time()
-        search._finish(reason or "error")
+        search.finish(reason or "error")
         bus.emit(SearchEnded(search, reason or "error"))
     if search.best_trial_or_none is None and search.trials and all(t.state == FAILED for t in search.trials):
         raise AllTrialsFailed(
@@ -426,7 +352,7 @@ def run_search(plan: SearchPlan, search: Search, bus: EventBus) -> Search:
     return search
 
 
-def _end_reason(plan: SearchPlan, search: Search) -> str | None:
+def _end_reason(plan: SearchPlan, search: SearchRecord) -> str | None:
     """Why no further trial may start: budget spent, Stop pressed, or the timeout passed; None to go on."""
     if plan.trials - search.count_toward_budget() <= 0:
         return "done"
@@ -438,7 +364,7 @@ def _end_reason(plan: SearchPlan, search: Search) -> str | None:
 
 
 def _ask_trials(
-    plan: SearchPlan, study: optuna.Study, control: _Control, search: Search, bus: EventBus, pending: _Pending
+    plan: SearchPlan, study: optuna.Study, control: _Control, search: SearchRecord, bus: EventBus, pending: _Pending
 ) -> Iterator[TrialTask]:
     """Ask Optuna for trials one at a time, while the budget has room beside the trials already running."""
     while _end_reason(plan, search) is None and _running(search) < plan.trials - search.count_toward_budget():
@@ -454,12 +380,12 @@ def _ask_trials(
         control.optuna_trials[live.number] = live
         record = Trial(number=live.number, params=dict(params), round=plan.round)
         live.set_user_attr(store.RECORD_ATTR, record.to_dict())
-        search._add(record)
+        search.record_trial(record)
         bus.emit(TrialStarted(live.number, dict(params), folds=len(plan.data.folds)))
         yield TrialTask(live.number, params)
 
 
-def _running(search: Search) -> int:
+def _running(search: SearchRecord) -> int:
     return sum(1 for t in search.trials if t.state == RUNNING)
 
 
@@ -484,11 +410,11 @@ def _baseline_params(plan: SearchPlan) -> dict[str, Any]:
     return params
 
 
-def _record(record: Trial, study: optuna.Study, control: _Control, search: Search, bus: EventBus) -> None:
+def _record(record: Trial, study: optuna.Study, control: _Control, search: SearchRecord, bus: EventBus) -> None:
     record.round = control.round
-    search._add(record)
+    snapshot = search.record_trial(record)
     _tell(study, control, record)
-    bus.emit(TrialFinished(record))
+    bus.emit(TrialFinished(snapshot))
 
 
 def _tell(study: optuna.Study, control: _Control, record: Trial) -> None:

@@ -25,11 +25,12 @@ from nnhp_magics.errors import NnhpError
 from nnhp_magics.core.events import EventBus
 from nnhp_magics.core.routing import check_names
 from nnhp_magics.core.space import SearchSpace
+from nnhp_magics.search.analysis import refine_spec, search_space
+from nnhp_magics.search.loop import SearchPlan, parse_space, start_search
 from nnhp_magics.search.strategies import make_strategy
 
 if TYPE_CHECKING:
-    from nnhp_magics.core.results import Search
-    from nnhp_magics.search.loop import SearchPlan
+    from nnhp_magics.core.results import SearchRecord
 
 #: Trials a round runs when the caller does not say (the same default as ``--trials``).
 DEFAULT_ROUND_TRIALS = 10
@@ -38,11 +39,10 @@ DEFAULT_ROUND_TRIALS = 10
 class FollowUp:
     """``search.run_round``: holds what the first round used, and starts the next round from it."""
 
-    def __init__(self, plan: SearchPlan, search: Search, bus: EventBus) -> None:
+    def __init__(self, plan: SearchPlan, search: SearchRecord, bus: EventBus) -> None:
         self.plan = plan
         self.search = search
         self.bus = bus
-        search._listen = bus.subscribe
 
     def __call__(
         self,
@@ -53,9 +53,7 @@ class FollowUp:
         top: float = 0.25,
         selected: list[int] | None = None,
         background: bool = False,
-    ) -> Search:
-        from nnhp_magics.search.loop import _parse_space, start_search
-
+    ) -> SearchRecord:
         search = self.search
         number = len(search.rounds) + 1
         if not search.done:
@@ -65,8 +63,9 @@ class FollowUp:
             )
         if trials is not None and trials < 1:
             raise NnhpError(f"a round needs at least 1 trial, got trials={trials}.")
-        text = spec if spec is not None else search.refine(top=top, selected=selected)
-        space, text = _parse_space(text, self.plan.namespace)
+        if spec is None:
+            spec = refine_spec(search_space(search), search.trials, search.objective, top=top, selected=selected)
+        space, text = parse_space(spec, self.plan.namespace)
         check_names(space.names, self.plan.build, space=space)
         name = strategy or search.rounds[-1]["strategy"]
         sampler = self.plan.sampler if name == "bayes" else "tpe"  # --sampler gp is bayes' model only
@@ -82,13 +81,13 @@ class FollowUp:
             executor=_executor_for(self.plan.executor, chosen.prunes),
         )
         study.sampler, study.pruner = chosen.sampler, chosen.pruner
-        search._add_param_names(space.tunable_names)
+        search.add_param_names(space.tunable_names)
         search.rounds.append(
             {"round": number, "spec": text, "strategy": name, "trials": count, "param_names": space.tunable_names}
         )
         if self.plan.persistent:
             store.save_rounds(study, search.rounds)
-        search._reopen(plan.trials)
+        search.reopen(plan.trials)
         return start_search(plan, search, self.bus, background=background)
 
     def _study(self) -> optuna.Study:

@@ -22,17 +22,20 @@ import tempfile
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import optuna
 from optuna.trial import TrialState
 
 from nnhp_magics.errors import NnhpError
-from nnhp_magics.core.results import COMPLETE, FINISHED_STATES, INTERRUPTED, PRUNED, Objective, Search, Trial
+from nnhp_magics.training import backend
+from nnhp_magics.core.results import COMPLETE, FINISHED_STATES, INTERRUPTED, PRUNED, Objective, SearchRecord, Trial
 from nnhp_magics.core.space import Categorical, FloatRange, Fixed, IntRange, Param, ScipyPpf, SearchSpace
 
 if TYPE_CHECKING:
     from optuna.storages import BaseStorage
+
+R = TypeVar("R", bound=SearchRecord)
 
 RECORD_ATTR = "nnhp"
 REQUEUE_ATTR = "nnhp_requeue_of"
@@ -394,24 +397,6 @@ def models_folder(location: Location, study: str) -> Path:
     return Path.cwd() / "nnhp-models" / safe
 
 
-def model_to_bytes(model: Any) -> bytes:
-    """A Keras model as the bytes of its ``.keras`` file."""
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "model.keras"
-        model.save(path)
-        return path.read_bytes()
-
-
-def model_from_bytes(data: bytes) -> Any:
-    """The Keras model saved by :func:`model_to_bytes`."""
-    from nnhp_magics.training import backend
-
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "model.keras"
-        path.write_bytes(data)
-        return backend.keras().models.load_model(path)
-
-
 class ModelKeeper:
     """Keeps the models of the ``keep`` best complete trials: as files in a folder, or as bytes in memory.
 
@@ -424,10 +409,10 @@ class ModelKeeper:
         self.objective, self.keep, self.folder = objective, keep, folder
         self._memory: dict[int, bytes] = {}
 
-    def offer(self, search: Search, record: Trial, model: Any) -> None:
+    def offer(self, search: SearchRecord, record: Trial, model: Any) -> None:
         """Keep ``model`` if ``record`` is among the best ``keep`` trials; drop the ones it pushes out."""
         if self.folder is None and not isinstance(model, bytes):
-            search._offer_model(record, model)
+            search.offer_model(record, model)
             return
         best = {t.number for t in self._ranking(search)[: self.keep]}
         if record.number not in best:
@@ -437,7 +422,7 @@ class ModelKeeper:
 
     def save(self, number: int, model: Any) -> None:
         """Store one trial's model (a Keras model or its bytes)."""
-        data = model if isinstance(model, bytes) else model_to_bytes(model)
+        data = model if isinstance(model, bytes) else backend.model_to_bytes(model)
         if self.folder is None:
             self._memory[number] = data
             return
@@ -453,14 +438,12 @@ class ModelKeeper:
     def load(self, number: int) -> Any | None:
         """The kept model of trial ``number``, or None."""
         if number in self._memory:
-            return model_from_bytes(self._memory[number])
+            return backend.model_from_bytes(self._memory[number])
         if self.folder is not None and self.path(number).exists():
-            from nnhp_magics.training import backend
-
             return backend.keras().models.load_model(self.path(number))
         return None
 
-    def _ranking(self, search: Search) -> list[Trial]:
+    def _ranking(self, search: SearchRecord) -> list[Trial]:
         scored = [t for t in search.trials if t.state == COMPLETE and t.score is not None and t.score == t.score]
         sign = 1 if self.objective.minimize else -1
         return sorted(scored, key=lambda t: (sign * t.score, t.number))  # type: ignore[operator]
@@ -476,8 +459,8 @@ class ModelKeeper:
                 path.unlink(missing_ok=True)
 
 
-def load_search(storage: str, study: str | None = None) -> Search:
-    """Reopen a search saved with ``--storage``: trials, ``best_params``, ``leaderboard()``, ``plot()``, ``best_model``.
+def load_search(storage: str, study: str | None, result_type: type[R]) -> R:
+    """Reopen a search saved with ``--storage`` as a ``result_type`` (the API's Search): trials, best model, rounds.
 
     Needs no training and writes nothing; ``study`` may be left out when the
     storage holds one study.
@@ -490,7 +473,7 @@ def load_search(storage: str, study: str | None = None) -> Search:
     if meta is None:
         raise NnhpError(f"study {name!r} in {location.shown} was not made by %%hpsearch.")
     objective = Objective(meta["objective"], meta["direction"])
-    search = Search(
+    search = result_type(
         objective=objective,
         param_names=meta["param_names"],
         strategy=meta["strategy"],
@@ -502,16 +485,16 @@ def load_search(storage: str, study: str | None = None) -> Search:
     )
     search.rounds = stored_rounds(loaded) or search.rounds
     for past in search.rounds:
-        search._add_param_names(past.get("param_names", []))
+        search.add_param_names(past.get("param_names", []))
     for trial in loaded.get_trials(deepcopy=False):
         record = record_of(trial)
         if record is not None:
             if trial.state == TrialState.RUNNING and record.state not in FINISHED_STATES:
                 record.state, record.error = INTERRUPTED, LOST
-            search._add(record)
+            search.record_trial(record)
     keeper = ModelKeeper(objective, meta.get("keep_models", 1), models_folder(location, name))
-    search._refit = lambda best: _saved_model(keeper, best)
-    search._finish("loaded")
+    search.connect(refit=lambda best: _saved_model(keeper, best))
+    search.finish("loaded")
     return search
 
 

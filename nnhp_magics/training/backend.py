@@ -9,9 +9,11 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import tempfile
 import threading
+from pathlib import Path
 from types import ModuleType
-from typing import Iterator
+from typing import Any, Iterator
 
 
 def keras() -> ModuleType:
@@ -60,3 +62,19 @@ def is_compiled_model(model: object) -> bool:
     """Whether ``model`` is a Keras model that ``compile()`` has been called on."""
     k = keras()
     return isinstance(model, k.Model) and bool(getattr(model, "compiled", False)) and model.optimizer is not None
+
+
+def model_to_bytes(model: Any) -> bytes:
+    """A Keras model as the bytes of its ``.keras`` file (how models travel from workers and live in memory)."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "model.keras"
+        model.save(path)
+        return path.read_bytes()
+
+
+def model_from_bytes(data: bytes) -> Any:
+    """The Keras model saved by :func:`model_to_bytes`."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "model.keras"
+        path.write_bytes(data)
+        return keras().models.load_model(path)

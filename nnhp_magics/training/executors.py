@@ -242,13 +242,11 @@ def train_remote(task: TrialTask, build: Callable[..., Any], data: TrainingData,
     """Run one trial on a Dask worker; the model comes back as ``.keras`` bytes."""
     from distributed import get_worker
 
-    from nnhp_magics.search.storage import model_to_bytes
-
     control = RemoteControl(link)
     try:
         outcome = run_trial(task, build, data, config, control)
         if outcome.model is not None:
-            outcome.model = model_to_bytes(outcome.model)
+            outcome.model = backend.model_to_bytes(outcome.model)
         return outcome
     finally:
         control.close()

@@ -32,7 +32,7 @@ from nnhp_magics.errors import NnhpError, SpecError
 from nnhp_magics.core.events import EpochEnded, Event, SearchEnded, SearchStarted, TrialFinished, TrialStarted
 from nnhp_magics.views.explore_panel import importances_payload, refine_payload, round_status, trials_payload
 from nnhp_magics.views.frontend import widget_file, widget_module
-from nnhp_magics.core.results import COMPLETE, RUNNING, Objective, Search, Trial
+from nnhp_magics.core.results import COMPLETE, RUNNING, Objective, SearchRecord, Trial
 
 #: Seconds between two updates sent to the browser (at most four a second).
 SEND_INTERVAL = 0.25
@@ -121,7 +121,7 @@ class DashboardState:
         elif isinstance(event, SearchEnded):
             self._end(event.search, event.reason)
 
-    def _start(self, search: Search) -> None:
+    def _start(self, search: SearchRecord) -> None:
         self.status = "running"
         self.started = self.clock()
         self.ended = None
@@ -157,7 +157,7 @@ class DashboardState:
         """A tuned ``epochs`` parameter, else what the search reports, else its ``--epochs``."""
         return int(params.get("epochs") or reported or self.info.get("max_epochs") or 0)
 
-    def _end(self, search: Search, reason: str) -> None:
+    def _end(self, search: SearchRecord, reason: str) -> None:
         self.status = reason
         self.ended = self.clock()
         for trial in list(search.trials):
@@ -291,7 +291,7 @@ class Dashboard(anywidget.AnyWidget):  # type: ignore[misc]
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.lock = threading.RLock()
-        self.search: Search | None = None
+        self.search: SearchRecord | None = None
         self.sent = 0
         self._notices = 0
         self.on_msg(self._on_message)
@@ -299,7 +299,7 @@ class Dashboard(anywidget.AnyWidget):  # type: ignore[misc]
     def __repr__(self) -> str:
         return "[nnhp-magics live dashboard: shown while its kernel runs; the search result follows below]"
 
-    def begin(self, search: Search, *, stoppable: bool) -> None:
+    def begin(self, search: SearchRecord, *, stoppable: bool) -> None:
         """Bind to a search (or its next round) under a fresh run id: an earlier click cannot reach this run."""
         with self.lock, self.hold_sync():
             self.search = search
@@ -330,7 +330,7 @@ class Dashboard(anywidget.AnyWidget):  # type: ignore[misc]
         if self.search is not None:
             threading.Thread(target=self._compute_importances, args=(self.search,), daemon=True).start()
 
-    def _compute_importances(self, search: Search) -> None:
+    def _compute_importances(self, search: SearchRecord) -> None:
         """fANOVA takes a second or two: computed off the cell's thread, sent when ready."""
         payload = importances_payload(search)
         with self.lock:
@@ -468,7 +468,7 @@ class DashboardView:
         if isinstance(event, EpochEnded) and self.pump is not None:
             self.pump()
 
-    def _begin(self, search: Search) -> None:
+    def _begin(self, search: SearchRecord) -> None:
         """A search starts: a fresh widget, or for the next round of the same search the widget it already has."""
         self.background = not self.output.home()
         self.pump = None if self.background else self.pump_factory()
@@ -480,7 +480,7 @@ class DashboardView:
         if fresh:
             self.output.show(self.widget)
 
-    def adopt(self, search: Search) -> Dashboard:
+    def adopt(self, search: SearchRecord) -> Dashboard:
         """A widget showing a search that has ended (or was reopened), ready to explore and to run more rounds."""
         self.state.apply(SearchStarted(search))
         self.state.apply(SearchEnded(search, search.stop_reason or "done"))
@@ -490,7 +490,7 @@ class DashboardView:
         self._last_sent = self.clock()
         return self.widget
 
-    def _end(self, search: Search) -> None:
+    def _end(self, search: SearchRecord) -> None:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
@@ -560,14 +560,13 @@ class _Returned:
         """Nothing to add: the explore widget is the cell's value, and updates itself."""
 
 
-def explore_widget(search: Search) -> Dashboard:
+def explore_widget(search: SearchRecord) -> Dashboard:
     """``search.explore()``: the dashboard of a finished or reopened search, kept live for its next rounds."""
     if not search.done:
         raise NnhpError("the search is still running: its live dashboard explores it once it ends.")
     view = DashboardView(_Returned())
     widget = view.adopt(search)
-    if search._listen is not None:
-        search._listen(view)
+    search.subscribe(view)
     return widget
 
 

@@ -1,6 +1,6 @@
 """What the dashboard's Explore panel shows, as JSON-ready data, and the actions behind its buttons.
 
-The numbers come from ``explore.py`` (the same functions ``search.importances()``
+The numbers come from ``search/analysis.py`` (the same functions ``search.importances()``
 and ``search.refine()`` use), so the widget and Python always agree. Pure logic:
 no TensorFlow, no IPython, no widget.
 """
@@ -11,8 +11,15 @@ import math
 from typing import Any
 
 from nnhp_magics.errors import NnhpError, SpecError
-from nnhp_magics.search.analysis import magic_head, parallel_coordinates_data, without_options
-from nnhp_magics.core.results import Search
+from nnhp_magics.search.analysis import (
+    importances,
+    magic_head,
+    parallel_coordinates_data,
+    refine_spec,
+    search_space,
+    without_options,
+)
+from nnhp_magics.core.results import SearchRecord
 from nnhp_magics.search.rounds import DEFAULT_ROUND_TRIALS
 
 
@@ -24,7 +31,7 @@ def _number(value: Any) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def trials_payload(search: Search) -> dict[str, Any]:
+def trials_payload(search: SearchRecord) -> dict[str, Any]:
     """The complete trials over one axis per tunable parameter: what the scatter and parallel views draw.
 
     Each parameter has ``values`` (one per trial, None where the parameter was
@@ -55,19 +62,19 @@ def trials_payload(search: Search) -> dict[str, Any]:
     }
 
 
-def importances_payload(search: Search) -> dict[str, Any]:
+def importances_payload(search: SearchRecord) -> dict[str, Any]:
     """Parameter importances by fANOVA, largest first, or the reason there are none yet."""
     try:
-        values = search.importances()
+        values = importances(search)
     except NnhpError as exc:
         return {"values": [], "error": str(exc)}
     return {"values": [[name, _number(value) or 0.0] for name, value in values.items()], "error": None}
 
 
-def refine_payload(search: Search, selected: list[int] | None = None, top: float = 0.25) -> dict[str, Any]:
+def refine_payload(search: SearchRecord, selected: list[int] | None = None, top: float = 0.25) -> dict[str, Any]:
     """The refined spec around ``selected`` trials (else the top fraction), and the magic line to copy it as a cell."""
     try:
-        spec = search.refine(top=top, selected=selected or None)
+        spec = refine_spec(search_space(search), search.trials, search.objective, top=top, selected=selected or None)
     except (NnhpError, SpecError) as exc:
         return {"spec": "", "line": None, "error": str(exc), "selected": list(selected or [])}
     line = magic_head(search)
@@ -83,9 +90,9 @@ def refine_payload(search: Search, selected: list[int] | None = None, top: float
     }
 
 
-def round_status(search: Search) -> str:
+def round_status(search: SearchRecord) -> str:
     """Empty when Run again can start a round here, else why not (shown on the disabled button)."""
-    if search._follow_up is None:
+    if not search.can_run_round:
         return (
             "Run again needs the build function and data: it works in the kernel that ran the search "
             "(re-run its cell; with --storage the finished trials come back at once)."

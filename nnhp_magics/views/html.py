@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from nnhp_magics.core.results import format_params
 
 if TYPE_CHECKING:
-    from nnhp_magics.core.results import Search
+    from nnhp_magics.core.results import SearchRecord
 
 _STYLE = """
 <style>
@@ -36,7 +36,7 @@ def _cell(value: Any) -> str:
     return html.escape(str(value))
 
 
-def search_html(search: Search, *, with_plot: bool = True, max_rows: int = 50) -> str:
+def search_html(search: SearchRecord, *, with_plot: bool = True, max_rows: int = 50) -> str:
     """Self-contained HTML for a search, live or finished.
 
     A search still running (returned at once by ``--background``) gets one line

@@ -3,10 +3,10 @@
 ``LRFindWidget`` is an anywidget (front end: ``widgets/lrfind.js``) that syncs the
 curve, the suggestion and the steepest descent, and the picked rate ``chosen``,
 both ways: a click, a drag or the slider in the browser sets it in Python, and
-``lr.chosen = 0.01`` moves the marker. ``WidgetView`` feeds it while the range test
-runs, throttled like the PNG view it replaces, and at the end leaves the result's
-static view in the cell for saved notebooks (the chart's CSS hides it while the
-chart itself shows).
+``lr.chosen = 0.01`` moves the marker. ``WidgetView`` feeds it from the range
+test's events, throttled like the PNG view it replaces, and at the end leaves the
+result's static view in the cell for saved notebooks (the chart's CSS hides it
+while the chart itself shows).
 """
 
 from __future__ import annotations
@@ -17,8 +17,9 @@ from typing import Any
 import anywidget
 import traitlets
 
+from nnhp_magics.lr_finder.range_test import FAILED, LRFindResult, clip_rate, failure_summary, y_limits
 from nnhp_magics.views.frontend import widget_file, widget_module
-from nnhp_magics.lr_finder.range_test import FAILED, LiveView, LRFindResult, clip_rate, current_cell, failure_summary, y_limits
+from nnhp_magics.views.lrfind import LiveView, current_cell, static_html
 
 
 def _finite(values: list[float]) -> list[float | None]:
@@ -110,6 +111,6 @@ class WidgetView(LiveView):
 
         self.handle.finish(result)
         result.widget = self.handle
-        display({"text/html": result.static_html(), "text/plain": result.summary()}, raw=True)
-        result._shown_in = current_cell()
+        display({"text/html": static_html(result), "text/plain": result.summary()}, raw=True)
+        result.shown_in_cell = current_cell()
         self.updates += 1

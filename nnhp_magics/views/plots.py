@@ -11,7 +11,7 @@ import io
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
-    from nnhp_magics.core.results import Search
+    from nnhp_magics.core.results import SearchRecord
 
 
 class CurveSeries(NamedTuple):
@@ -22,7 +22,7 @@ class CurveSeries(NamedTuple):
     state: str
 
 
-def curve_series(search: Search) -> list[CurveSeries]:
+def curve_series(search: SearchRecord) -> list[CurveSeries]:
     """One series per trial: the objective per epoch (the training loss when the objective is not logged)."""
     best = search.best_trial_or_none
     series = []
@@ -34,7 +34,7 @@ def curve_series(search: Search) -> list[CurveSeries]:
     return series
 
 
-def search_figure(search: Search) -> Any:
+def search_figure(search: SearchRecord) -> Any:
     """Validation curves of all trials, faint, with the best trial's curve drawn bold."""
     from matplotlib.figure import Figure
 

@@ -11,7 +11,7 @@ import sys
 from typing import Any, TextIO
 
 from nnhp_magics.core.events import Event, SearchEnded, SearchStarted, TrialFinished
-from nnhp_magics.core.results import COMPLETE, Search, format_params
+from nnhp_magics.core.results import COMPLETE, SearchRecord, format_params
 
 
 def format_score(value: float | None) -> str:
@@ -25,7 +25,7 @@ class TextProgress:
 
     def __init__(self, stream: TextIO | None = None) -> None:
         self.stream = stream
-        self.search: Search | None = None
+        self.search: SearchRecord | None = None
 
     def _print(self, text: str) -> None:
         print(text, file=self.stream or sys.stdout, flush=True)
