@@ -523,7 +523,7 @@ def test_conditions_are_parsed_and_compiled():
     assert space["label"].condition == "n_hidden >= 1"
     for p in space:
         if p.condition is not None:
-            assert p._condition_code is not None
+            assert p._condition_tree is not None
     assert space["n_neurons"].active({"n_hidden": 1, "act": "relu"})
     assert not space["n_neurons"].active({"n_hidden": 0, "act": "relu"})
     assert space["beta"].active({"n_hidden": 1, "act": "tanh"})
