@@ -19,6 +19,7 @@ import math
 import re
 import sys
 import tokenize
+import warnings
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Mapping
@@ -224,11 +225,12 @@ class _LineParser:
         if isinstance(dist, Fixed):
             return
         try:
-            distribution_to_json(dist.to_optuna())
-        except ValueError as e:
+            distribution_to_json(dist.to_optuna())  # what a storage writes at each trial
+            dist.to_optuna() == dist.to_optuna()  # noqa: B015 - Optuna compares choices as floats
+        except (ValueError, OverflowError) as e:
             raise self.line.error(
-                f"Optuna cannot store this parameter: {e}", self.piece.base,
-                hint="use smaller values (integers under 4300 digits)",
+                f"Optuna cannot use this parameter: {e}", self.piece.base,
+                hint="use numbers within float range (and integers under 4300 digits)",
             ) from None
 
     def _split(self) -> tuple[tokenize.TokenInfo, _Piece, tokenize.TokenInfo | None, _Piece]:
@@ -276,7 +278,9 @@ class _LineParser:
         if not self.piece.src:
             raise self.line.error(f"missing {what}", self.piece.base, hint=_hint_for(what))
         try:
-            tree = ast.parse(self.piece.src, mode="eval").body
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", SyntaxWarning)  # the spec is not Python code
+                tree = ast.parse(self.piece.src, mode="eval").body
         except (SyntaxError, ValueError) as e:
             offset = getattr(e, "offset", None) or 1
             message = getattr(e, "msg", None) or str(e)
