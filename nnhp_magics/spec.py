@@ -508,7 +508,7 @@ class _LineParser:
         except OverflowError:
             raise self.error(f"{_shown(value)} is too large for a float", node, hint=_SPAN_HINT) from None
         if not math.isfinite(value):
-            raise self.error(f"expected a finite number, got {value!r}", node)
+            raise self.error(f"expected a finite number, got {value!r}", node, hint="bounds cannot be inf or nan")
         return value
 
     def _flag(self, node: ast.AST | None) -> bool:
@@ -915,7 +915,7 @@ def _dist_from_value(value: Any, one_value: str) -> Distribution:
         return _from_scipy(value)
     if isinstance(value, np.ndarray) and value.ndim != 1:
         raise _Problem(f"is a {value.ndim}-D array; a choice needs a 1-D list")
-    if isinstance(value, range) and len(value) > 1:
+    if isinstance(value, range) and value and value[0] != value[-1]:  # len() overflows past 2**63
         return _checked(_int_range(value))
     if isinstance(value, np.ndarray) and value.dtype.kind in "iu" and value.size > 1:
         ints = _evenly_spaced_array(value)
