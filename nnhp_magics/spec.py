@@ -1012,7 +1012,8 @@ def _first_clash(values: list[Any]) -> tuple[int, int] | None:
     by_value: dict[Any, int] = {}
     by_repr: dict[str, int] = {}
     for j, value in enumerate(values):
-        if _is_primitive(value) and value == value:  # NaN equals nothing; its repr is compared
+        nan = isinstance(value, float) and math.isnan(value)
+        if _is_primitive(value) and not nan:  # NaN equals nothing; its repr is compared below
             i = by_value.setdefault(value, j)
             if i != j:
                 return i, j
@@ -1037,9 +1038,9 @@ def _kind(value: Any, depth: int = 0) -> str:
         return "number"
     if isinstance(value, str):
         return "str"
-    if isinstance(value, (tuple, list)) and depth < 10:
-        if all(_kind(v, depth + 1) in _PLAIN_KINDS for v in value):
-            return "seq"
+    plain = isinstance(value, (tuple, list)) and depth < 10
+    if plain and all(_kind(v, depth + 1) in _PLAIN_KINDS for v in value):
+        return "seq"
     return "other"
 
 

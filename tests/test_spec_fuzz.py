@@ -25,7 +25,7 @@ optuna.logging.set_verbosity(optuna.logging.WARNING)
 
 NAMESPACE = {"np": np}
 BUDGET = settings(
-    max_examples=250,
+    max_examples=600,
     deadline=None,
     derandomize=True,
     database=None,
