@@ -523,7 +523,7 @@ def test_conditions_are_parsed_and_compiled():
     assert space["label"].condition == "n_hidden >= 1"
     for p in space:
         if p.condition is not None:
-            assert p._condition_code is not None
+            assert p._condition_tree is not None
     assert space["n_neurons"].active({"n_hidden": 1, "act": "relu"})
     assert not space["n_neurons"].active({"n_hidden": 0, "act": "relu"})
     assert space["beta"].active({"n_hidden": 1, "act": "tanh"})
@@ -780,3 +780,122 @@ def test_sampled_values_lie_within_their_bounds(spec, seed):
         for name, ok in checks.items():
             assert ok(values[name]), (text, name, values[name])
         study.tell(trial, 0.0)
+
+
+# --- fuzzed regressions: only SpecError, fast, and what parses samples ----------------
+
+
+def samples(space, draws: int = 5) -> list[dict]:
+    """A few draws of a space through Optuna's random sampler."""
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    return [space.suggest(study.ask()) for _ in range(draws)]
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment", "culprit"),
+    [
+        ("x = float(0, 1, step=5e-324)", "grid points", "5e-324)"),
+        ("x = loguniform(1e-3, {10**400})", "too large for a float", "{10**400}"),
+        ("x = " + "-" * 5000 + "1", "nested too deeply", "---"),
+        ("x = float(-1e308, 1e308)", "too wide for floating point", "float("),
+        ("x = float(0, {float('nan')})", "finite number", "{float"),
+        ("x = int(0, 9007199254740993)", "beyond ±2**53", "9007199254740993)"),
+        ("x = range(0, 10**20)", "not a literal value", "10**20)"),
+        ("x = {range(0, 10**20)}", "beyond ±2**53", "{range"),
+        ("x = choice({10**400}, 0)", "Optuna cannot use this parameter", "choice("),
+        ("x = [" + ", ".join(["0"] * 4000) + "]", "characters long", None),
+    ],
+    ids=lambda v: v[:40] if isinstance(v, str) else v,
+)
+def test_odd_values_are_spec_errors(text, fragment, culprit):
+    err = error(text)
+    assert fragment in err.message
+    assert err.line == 1 and err.hint
+    if culprit:
+        assert caret_at(err).startswith(culprit)
+
+
+@pytest.mark.parametrize(
+    ("cond", "fragment", "culprit"),
+    [
+        ("~a", "cannot use `~`", "~a"),
+        ("a > 2", "compares a string with a number", "a > 2"),
+        ("2 <= a", "compares a number with a string", "2 <= a"),
+        ("n in 4", "needs a tuple or list", "4"),
+        ("n in 'abc'", "not only a string", "n in"),
+        ("n is 1", "compares with None, True or False", "1"),
+        ("n > None", "None cannot be ordered", "None"),
+        ("-n > 1", "applies to a number only", "-n"),
+        ("o == 1", "which a condition cannot test", "o =="),
+        ("o", "which a condition cannot test", "o"),
+        ("zz > 1", "not an earlier parameter", "zz"),
+    ],
+)
+def test_conditions_are_type_checked_at_parse_time(cond, fragment, culprit):
+    text = "a = choice('x', 'y')\nn = int(1, 3)\no = fixed({object()})\nb = int(1, 3) if " + cond
+    err = error(text)
+    assert fragment in err.message
+    assert err.line == 4
+    assert caret_at(err).startswith(culprit)
+
+
+def test_a_string_choice_ordered_against_a_number_hints_at_its_values():
+    err = error("a = choice('x', 'y')\nb = int(1, 3) if a > 2")
+    assert err.hint == "`a` is one of 'x', 'y': compare it with == or in"
+
+
+@pytest.mark.parametrize(
+    "cond",
+    [
+        "a == 'x' and n >= 2", "a in ('x', 'y')", "a in 'xyz'", "not (n < 2 or a != 'y')",
+        "n is not None", "1 < n <= 3", "c > 1", "t == (1, 2)", "a < 'y'",
+    ],
+)
+def test_well_typed_conditions_sample(cond):
+    text = (
+        "a = choice('x', 'y')\nn = int(1, 3)\nc = int(1, 3) if n > 1\nt = [(1, 2), (3,)]\n"
+        "b = int(1, 3) if " + cond
+    )
+    space = parse_spec(text)
+    assert all("n" in values for values in samples(space, 20))
+
+
+def test_conditions_are_interpreted_not_evaluated():
+    space = parse_spec("a = [0, 1]\nb = int(1, 3) if a == 1")
+    assert isinstance(space["b"]._condition_tree, ast.Compare)
+    assert space["b"].active({"a": 1}) and not space["b"].active({"a": 0})
+    assert not space["b"].active({})
+
+
+def test_huge_ranges_are_not_materialised():
+    for text in ("n = range(0, 1000000000000)", "n = {range(0, 10**15, 5)}", "n = {np.arange(0, 10**7)}"):
+        (param,) = parse_spec(text, NS).params
+        assert isinstance(param.dist, IntRange)
+        assert all(param.dist.low <= v["n"] <= param.dist.high for v in samples(parse_spec(text, NS)))
+    assert dist("n = range(0, 100000000)") == IntRange(0, 99999999)
+    assert dist("n = {range(10**12, 0, -7)}") == IntRange(10**12 - 7 * ((10**12 - 1) // 7), 10**12, step=7)
+
+
+def test_long_choice_lists_are_checked_in_linear_time():
+    values = list(np.random.default_rng(0).random(20_000))
+    assert isinstance(dist("x = {values}", {"values": values}), Categorical)
+    assert "duplicate" in error("x = {values + values[:1]}", {"values": values}).message
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "x = float(-2e307, 2e307)",
+        "x = float(0, 1, step=1e-15)",
+        "x = int(-9007199254740992, 9007199254740992)",
+        "x = loguniform(5e-324, 1e300)",
+        "x = choice({10**300}, 1e308, {float('nan')})",
+    ],
+)
+def test_extreme_but_representable_ranges_parse_and_sample(text):
+    assert len(samples(parse_spec(text), 3)) == 3
+
+
+def test_non_finite_scipy_distributions_are_refused():
+    err = error("x = {stats.norm(0, float('nan'))}", NS)
+    assert "not all finite" in err.message

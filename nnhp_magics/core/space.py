@@ -8,6 +8,8 @@ is false (so the build function's default applies).
 
 from __future__ import annotations
 
+import ast
+import operator
 from dataclasses import dataclass, field
 from typing import Any, Iterator, Mapping
 
@@ -141,27 +143,85 @@ class Param:
     condition: str | None = None
     line: int | None = None
     text: str | None = None
-    _condition_code: Any = field(default=None, compare=False, repr=False)
+    _condition_tree: ast.expr | None = field(default=None, compare=False, repr=False)
 
     @property
     def tunable(self) -> bool:
         return not isinstance(self.dist, Fixed)
 
-    def active(self, earlier: dict[str, Any]) -> bool:
+    def active(self, earlier: Mapping[str, Any]) -> bool:
         """Whether the condition holds for the values of earlier parameters.
 
-        A condition that cannot compare an inactive parameter (``None``), such as
-        ``b > 1`` while ``b`` is off, is false: a parameter under an inactive one is off.
+        A parameter missing from ``earlier`` reads as ``None`` (inactive). A condition
+        that cannot compare an inactive parameter, such as ``b > 1`` while ``b`` is off,
+        is false: a parameter under an inactive one is off.
         """
         if self.condition is None:
             return True
-        code = self._condition_code or compile(self.condition, f"<spec line {self.line}>", "eval")
+        tree = self._condition_tree
+        if tree is None:
+            tree = ast.parse(self.condition, mode="eval").body
         try:
-            return bool(eval(code, {"__builtins__": {}}, dict(earlier)))  # noqa: S307 - checked AST
+            return bool(evaluate_condition(tree, earlier))
+        except _Inactive:
+            return False
+
+
+class _Inactive(Exception):
+    """A comparison met ``None``, the value of an inactive parameter: the condition is false."""
+
+
+_COMPARISONS = {
+    ast.Eq: operator.eq, ast.NotEq: operator.ne, ast.Lt: operator.lt, ast.LtE: operator.le,
+    ast.Gt: operator.gt, ast.GtE: operator.ge, ast.Is: operator.is_, ast.IsNot: operator.is_not,
+    ast.In: lambda a, b: a in b, ast.NotIn: lambda a, b: a not in b,
+}
+
+
+def evaluate_condition(node: ast.expr, scope: Mapping[str, Any]) -> Any:
+    """The value of a condition's syntax tree: and/or/not, comparisons, signs, names and literals only.
+
+    Nothing is ``eval``-ed; any other node raises ValueError.
+    """
+    if isinstance(node, ast.Constant):
+        return node.value
+    if isinstance(node, ast.Name):
+        return scope.get(node.id)
+    if isinstance(node, ast.BoolOp):
+        value = None
+        for operand in node.values:
+            value = evaluate_condition(operand, scope)
+            if bool(value) != isinstance(node.op, ast.And):
+                return value
+        return value
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.Not, ast.USub, ast.UAdd)):
+        value = evaluate_condition(node.operand, scope)
+        if isinstance(node.op, ast.Not):
+            return not value
+        return -value if isinstance(node.op, ast.USub) else +value
+    if isinstance(node, ast.Compare):
+        return _compare(node, scope)
+    if isinstance(node, (ast.Tuple, ast.List)):
+        values = [evaluate_condition(e, scope) for e in node.elts]
+        return tuple(values) if isinstance(node, ast.Tuple) else values
+    raise ValueError(f"a condition cannot use {type(node).__name__}")
+
+
+def _compare(node: ast.Compare, scope: Mapping[str, Any]) -> bool:
+    """A comparison chain, short-circuiting like Python's; a TypeError over ``None`` means inactive."""
+    left = evaluate_condition(node.left, scope)
+    for op, right_node in zip(node.ops, node.comparators):
+        right = evaluate_condition(right_node, scope)
+        try:
+            holds = _COMPARISONS[type(op)](left, right)
         except TypeError:
-            if any(earlier.get(name, 0) is None for name in code.co_names):
-                return False
+            if left is None or right is None:
+                raise _Inactive from None
             raise
+        if not holds:
+            return False
+        left = right
+    return True
 
 
 @dataclass(frozen=True)

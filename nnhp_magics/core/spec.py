@@ -17,12 +17,15 @@ import io
 import keyword
 import math
 import re
+import sys
 import tokenize
+import warnings
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Mapping
 
 import numpy as np
+from optuna.distributions import distribution_to_json
 
 from nnhp_magics.errors import SpecError
 from nnhp_magics.core.space import (
@@ -55,17 +58,29 @@ _PLACEHOLDER_RE = re.compile(r"__nnhp_expr_(\d+)__\Z")
 _DECLARED_RE = re.compile(r"\s*([A-Za-z_]\w*)\s*=(?!=)")
 _LRFIND_HINT = "did %lrfind find no suggestion?"
 _BRACES_HINT = "wrap a Python expression in braces to evaluate it: {{{}}}"
+_CONDITION_HINT = "conditions use and, or, not, in, comparisons, constants and earlier parameters"
 
-_CONDITION_NODES = (
-    ast.Expression, ast.BoolOp, ast.And, ast.Or, ast.UnaryOp, ast.Not, ast.USub, ast.UAdd,
-    ast.Compare, ast.Eq, ast.NotEq, ast.Lt, ast.LtE, ast.Gt, ast.GtE, ast.In, ast.NotIn,
-    ast.Is, ast.IsNot, ast.Constant, ast.Name, ast.Load, ast.Tuple, ast.List,
-)
+_MAX_LINE = 10_000  # characters: beyond it a value belongs in a notebook variable
+_MAX_DEPTH = 100  # syntax-tree levels, far above any real line, far below Python's recursion limit
+_INT_LIMIT = 2**53  # Optuna samples integers through floats, exact up to here
+_FLOAT_ROOM = sys.float_info.max / 4  # |lo| + |hi| + step: samplers add and subtract bounds
+_MAX_GRID = 10**15  # points of a float step grid
+_INT_HINT = "keep integer bounds within ±2**53 = ±9007199254740992"
+_SPAN_HINT = f"keep |lo| + |hi| below {_FLOAT_ROOM:.1e}: rescale the value in BUILD"
+
 _NODE_WORDS = {
     ast.Call: "a call", ast.Attribute: "an attribute", ast.Subscript: "indexing",
     ast.Lambda: "a lambda", ast.BinOp: "arithmetic", ast.NamedExpr: "an assignment",
     ast.IfExp: "an if-else", ast.Dict: "a dict", ast.Set: "a set",
 }
+_OP_WORDS = {
+    ast.Eq: "==", ast.NotEq: "!=", ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=",
+    ast.Is: "is", ast.IsNot: "is not", ast.In: "in", ast.NotIn: "not in",
+    ast.Invert: "~", ast.USub: "-", ast.UAdd: "+", ast.Not: "not",
+}
+_ORDERINGS = (ast.Lt, ast.LtE, ast.Gt, ast.GtE)
+_KIND_WORDS = {"none": "None", "number": "a number", "str": "a string", "seq": "a tuple or list", "other": "an object"}
+_PLAIN_KINDS = frozenset({"none", "number", "str", "seq"})  # values a condition can test and compare
 
 
 def parse_spec(text: str, namespace: dict | None = None) -> SearchSpace:
@@ -74,8 +89,9 @@ def parse_spec(text: str, namespace: dict | None = None) -> SearchSpace:
     lines = text.splitlines()
     declared = _declared_names(lines)
     params: dict[str, Param] = {}
+    kinds: dict[str, frozenset[str]] = {}
     for lineno, line in enumerate(lines, start=1):
-        param = _LineParser(_preprocess(line, lineno), scope, params, declared).parse()
+        param = _LineParser(_preprocess(line, lineno), scope, params, declared, kinds).parse()
         if param is not None:
             params[param.name] = param
     return SearchSpace(tuple(params.values()))
@@ -171,12 +187,18 @@ class _LineParser:
     """Turns one preprocessed line into a Param, or raises SpecError pointing at the culprit."""
 
     def __init__(
-        self, line: _Line, scope: dict, earlier: dict[str, Param], declared: dict[str, int]
+        self,
+        line: _Line,
+        scope: dict,
+        earlier: dict[str, Param],
+        declared: dict[str, int],
+        kinds: dict[str, frozenset[str]],
     ) -> None:
         self.line = line
         self.scope = scope
         self.earlier = earlier
         self.declared = declared
+        self.kinds = kinds
         self.values: dict[int, Any] = {}
         self.piece = _Piece("", 0)
         self.name = ""
@@ -189,13 +211,27 @@ class _LineParser:
         self.name = name_tok.string
         self._check_name(name_tok)
         dist = self._form(self._parse_piece(form_piece, "form"))
-        condition, code = None, None
+        self._check_optuna(dist)
+        condition, tree = None, None
         if if_tok is not None:
-            condition, code = self._condition(cond_piece, if_tok)
+            condition, tree = self._condition(cond_piece, if_tok)
         return Param(
             self.name, dist, condition=condition, line=self.line.lineno, text=self.line.text,
-            _condition_code=code,
+            _condition_tree=tree,
         )
+
+    def _check_optuna(self, dist: Distribution) -> None:
+        """Refuse what Optuna would reject, or fail to store, at the first trial."""
+        if isinstance(dist, Fixed):
+            return
+        try:
+            distribution_to_json(dist.to_optuna())  # what a storage writes at each trial
+            dist.to_optuna() == dist.to_optuna()  # noqa: B015 - Optuna compares choices as floats
+        except (ValueError, OverflowError) as e:
+            raise self.line.error(
+                f"Optuna cannot use this parameter: {e}", self.piece.base,
+                hint="use numbers within float range (and integers under 4300 digits)",
+            ) from None
 
     def _split(self) -> tuple[tokenize.TokenInfo, _Piece, tokenize.TokenInfo | None, _Piece]:
         """Split the code into name, form, and the condition after the last top-level ``if``."""
@@ -242,10 +278,26 @@ class _LineParser:
         if not self.piece.src:
             raise self.line.error(f"missing {what}", self.piece.base, hint=_hint_for(what))
         try:
-            return ast.parse(self.piece.src, mode="eval").body
-        except SyntaxError as e:
-            col = self.piece.base + max((e.offset or 1) - 1, 0)
-            raise self.line.error(f"invalid {what}: {e.msg}", col, hint=_hint_for(what)) from None
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", SyntaxWarning)  # the spec is not Python code
+                tree = ast.parse(self.piece.src, mode="eval").body
+        except (SyntaxError, ValueError) as e:
+            offset = getattr(e, "offset", None) or 1
+            message = getattr(e, "msg", None) or str(e)
+            col = self.piece.base + max(offset - 1, 0)
+            raise self.line.error(f"invalid {what}: {message}", col, hint=_hint_for(what)) from None
+        except (RecursionError, MemoryError):
+            raise self._too_deep(what) from None
+        if _depth(tree) > _MAX_DEPTH:
+            raise self._too_deep(what)
+        return tree
+
+    def _too_deep(self, what: str) -> SpecError:
+        """The error for a piece nested beyond what a spec line needs."""
+        return self.line.error(
+            f"the {what} is nested too deeply (more than {_MAX_DEPTH} levels)", self.piece.base,
+            hint="write it more simply, or compute it in a notebook variable and write {name}",
+        )
 
     def _form(self, node: ast.AST) -> Distribution:
         """The distribution a right-hand side describes."""
@@ -322,6 +374,13 @@ class _LineParser:
             step = self._float_bound(step_node)
             if step <= 0:
                 raise self.error(f"step must be > 0, got {step!r}", step_node)
+        self._check_span(lo, hi, step, node)
+        if step is not None:
+            if (hi - lo) / step > _MAX_GRID:
+                raise self.error(
+                    f"step {step!r} makes more than {_MAX_GRID:.0e} grid points", step_node,
+                    hint="use a larger step, or drop step= for a continuous range",
+                )
             if not _divides(step, lo, hi):
                 raise self.error(
                     f"step {step!r} does not divide hi - lo", step_node,
@@ -347,7 +406,14 @@ class _LineParser:
         self._keywords(node, ())
         lo, hi = self._float_bound(lo_node), self._float_bound(hi_node)
         self._check_order(lo, hi, lo_node, log, {})
+        self._check_span(lo, hi, None, node)
         return FloatRange(lo, hi, log=log)
+
+    def _check_span(self, lo: float, hi: float, step: float | None, node: ast.Call) -> None:
+        """A float range samplers can add and subtract bounds of without overflowing."""
+        problem = _span_problem(lo, hi, step)
+        if problem is not None:
+            raise self.error(f"the range is {problem}", node, hint=_SPAN_HINT)
 
     def _form_range(self, node: ast.Call) -> Distribution:
         """``range(start, stop[, step])``: exactly Python's range values, as an ordinal range."""
@@ -358,15 +424,14 @@ class _LineParser:
         args = [self._int_bound(a) for a in node.args]
         if len(args) == 3 and args[2] == 0:
             raise self.error("range step must not be 0", node.args[2])
-        values = sorted(range(*args))
+        values = range(*args)
         if not values:
             raise self.error(f"range{tuple(args)} is empty", node.func, hint=_USAGE["range"])
         if len(values) == 1:
             raise self.error(
                 "a choice of one value", node.func, hint=f"did you mean `{values[0]}`?"
             )
-        step = abs(args[2]) if len(args) == 3 else 1
-        return IntRange(values[0], values[-1], step=step)
+        return _int_range(values)
 
     def _form_fixed(self, node: ast.Call) -> Distribution:
         """``fixed(value)``: a constant of any literal kind."""
@@ -421,22 +486,30 @@ class _LineParser:
             raise self.error(message, lo_node, hint="log needs lo > 0")
 
     def _int_bound(self, node: ast.AST) -> int:
-        """A whole-number bound (an integral float is accepted)."""
+        """A whole-number bound within ±2**53 (an integral float is accepted)."""
         value = self._value(node)
         if isinstance(value, float) and value.is_integer():
-            return int(value)
+            value = int(value)
         if not isinstance(value, int) or isinstance(value, bool):
             hint = "use float(lo, hi) for real numbers" if isinstance(value, float) else None
-            raise self.error(f"expected a whole number, got {value!r}", node, hint=hint)
+            raise self.error(f"expected a whole number, got {_shown(value)}", node, hint=hint)
+        problem = _int_problem(value)
+        if problem is not None:
+            raise self.error(f"{_shown(value)} is {problem}", node, hint=_INT_HINT)
         return value
 
     def _float_bound(self, node: ast.AST) -> float:
         """A finite real-number bound."""
         value = self._value(node)
-        number = isinstance(value, (int, float)) and not isinstance(value, bool)
-        if not number or not math.isfinite(value):
-            raise self.error(f"expected a finite number, got {value!r}", node)
-        return float(value)
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise self.error(f"expected a finite number, got {_shown(value)}", node)
+        try:
+            value = float(value)
+        except OverflowError:
+            raise self.error(f"{_shown(value)} is too large for a float", node, hint=_SPAN_HINT) from None
+        if not math.isfinite(value):
+            raise self.error(f"expected a finite number, got {value!r}", node, hint="bounds cannot be inf or nan")
+        return value
 
     def _flag(self, node: ast.AST | None) -> bool:
         """A True/False keyword value (absent means False)."""
@@ -444,7 +517,7 @@ class _LineParser:
             return False
         value = self._value(node)
         if not isinstance(value, bool):
-            raise self.error(f"expected True or False, got {value!r}", node)
+            raise self.error(f"expected True or False, got {_shown(value)}", node)
         return value
 
     def _choice(self, elts: list[ast.AST], node: ast.AST, list_form: bool) -> Distribution:
@@ -461,7 +534,7 @@ class _LineParser:
         if clash is not None:
             i, j = clash
             raise self.error(
-                f"duplicate choice value {values[j]!r} (same as {values[i]!r})", elts[j],
+                f"duplicate choice value {_shown(values[j])} (same as {_shown(values[i])})", elts[j],
                 hint="list each value once",
             )
         return Categorical(tuple(values))
@@ -499,11 +572,15 @@ class _LineParser:
         shown = "{" + src + "}"
         try:
             code = _compile_braces(src, f"<spec line {self.line.lineno}>")
-        except SyntaxError as e:
-            raise self._at(col, f"`{shown}` is not a Python expression: {e.msg}") from None
+        except (SyntaxError, ValueError) as e:
+            message = getattr(e, "msg", None) or str(e)
+            raise self._at(col, f"`{shown}` is not a Python expression: {message}") from None
+        except (RecursionError, MemoryError):
+            message = f"`{_clip(shown)}` is nested too deeply to compile"
+            raise self._at(col, message, "compute it in a notebook variable and write {name}") from None
         try:
             value = eval(code, self.scope)  # noqa: S307 - {expr} is evaluated on purpose
-        except Exception as e:  # noqa: BLE001 - any failure of user code is the user's to fix
+        except (Exception, SystemExit) as e:  # noqa: BLE001 - any failure of user code is the user's to fix
             hint = f"a value in it is None ({_LRFIND_HINT})" if "NoneType" in str(e) else None
             raise self._at(col, f"`{shown}` raised {type(e).__name__}: {e}", hint) from None
         if value is None:
@@ -523,24 +600,159 @@ class _LineParser:
             hint = p.hint or f"to pass it unchanged, write fixed({shown})"
             raise self.error(f"`{shown}` {p.message}", node, hint=hint) from None
 
-    def _condition(self, piece: _Piece, if_tok: tokenize.TokenInfo) -> tuple[str, Any]:
-        """Validate a condition over earlier parameters; return its text and compiled code."""
+    def _condition(self, piece: _Piece, if_tok: tokenize.TokenInfo) -> tuple[str, ast.expr]:
+        """Check a condition over earlier parameters, types included; return its text and tree."""
         if not piece.src.strip():
             message = "missing condition after `if`"
             raise self.line.error(message, if_tok.start[1], hint=_hint_for("condition"))
         tree = self._parse_piece(piece, "condition")
-        for node in ast.walk(tree):
-            if not isinstance(node, _CONDITION_NODES):
-                word = _NODE_WORDS.get(type(node), type(node).__name__)
+        self._tested(tree, self._operand(tree))
+        return self.piece.src, tree
+
+    def _operand(self, node: ast.AST) -> frozenset[str]:
+        """The kinds of value (see ``_kind``) a node of a condition can have, checking it on the way."""
+        if isinstance(node, ast.Constant):
+            return frozenset({_kind(node.value)})
+        if isinstance(node, ast.Name):
+            self._condition_name(node)
+            return self._param_kinds(node.id)
+        if isinstance(node, ast.BoolOp):
+            kinds: frozenset[str] = frozenset()
+            for value in node.values:
+                kinds |= self._tested(value, self._operand(value))
+            return kinds
+        if isinstance(node, ast.UnaryOp):
+            return self._unary(node)
+        if isinstance(node, ast.Compare):
+            self._compare(node)
+            return frozenset({"number"})
+        if isinstance(node, (ast.Tuple, ast.List)):
+            for element in node.elts:
+                self._tested(element, self._operand(element))
+            return frozenset({"seq"})
+        word = _NODE_WORDS.get(type(node), type(node).__name__)
+        raise self.error(f"a condition cannot use {word}", node, hint=_CONDITION_HINT)
+
+    def _unary(self, node: ast.UnaryOp) -> frozenset[str]:
+        """``not x``, or a sign on a number literal; ``~`` and arithmetic are refused."""
+        if isinstance(node.op, ast.Not):
+            self._tested(node.operand, self._operand(node.operand))
+            return frozenset({"number"})
+        if not isinstance(node.op, (ast.USub, ast.UAdd)):
+            word = _OP_WORDS.get(type(node.op), type(node.op).__name__)
+            raise self.error(f"a condition cannot use `{word}`", node, hint=_CONDITION_HINT)
+        operand = node.operand
+        number = isinstance(operand, ast.Constant) and _kind(operand.value) == "number"
+        if not number or isinstance(operand.value, bool):
+            raise self.error("a sign in a condition applies to a number only", node, hint=_CONDITION_HINT)
+        return frozenset({"number"})
+
+    def _tested(self, node: ast.AST, kinds: frozenset[str]) -> frozenset[str]:
+        """Kinds of a value whose truth or equality is taken: refused unless plain."""
+        if not kinds <= _PLAIN_KINDS:
+            raise self.error(
+                f"`{_clip(self._source(node))}` can be {_kinds_text(kinds)}, which a condition cannot test",
+                node, hint="conditions test numbers, strings, True/False/None and tuples of them",
+            )
+        return kinds
+
+    def _compare(self, node: ast.Compare) -> None:
+        """Each link of a comparison chain must compare kinds that cannot raise at sampling time."""
+        left, left_kinds = node.left, self._operand(node.left)
+        for op, right in zip(node.ops, node.comparators):
+            right_kinds = self._operand(right)
+            if isinstance(op, (ast.Is, ast.IsNot)):
+                self._identity(op, left, right)
+            elif isinstance(op, (ast.In, ast.NotIn)):
+                self._membership(op, left, left_kinds, right)
+            else:
+                self._tested(left, left_kinds)
+                self._tested(right, right_kinds)
+                if isinstance(op, _ORDERINGS):
+                    self._ordering(op, left, left_kinds, right, right_kinds)
+            left, left_kinds = right, right_kinds
+
+    def _identity(self, op: ast.cmpop, left: ast.AST, right: ast.AST) -> None:
+        """``is`` compares with None, True or False only: other values need ``==``."""
+        for side in (left, right):
+            singleton = isinstance(side, ast.Constant) and any(
+                side.value is c for c in (None, True, False)
+            )
+            if not singleton and not isinstance(side, ast.Name):
+                word = _OP_WORDS[type(op)]
                 raise self.error(
-                    f"a condition cannot use {word}", node,
-                    hint="conditions use and, or, not, in, comparisons, constants "
-                    "and earlier parameters",
+                    f"`{word}` compares with None, True or False", side,
+                    hint=f"use {'==' if isinstance(op, ast.Is) else '!='} to compare with a value",
                 )
-            if isinstance(node, ast.Name):
-                self._condition_name(node)
-        text = self.piece.src
-        return text, compile(text, f"<spec line {self.line.lineno}>", "eval")
+
+    def _membership(
+        self, op: ast.cmpop, left: ast.AST, left_kinds: frozenset[str], right: ast.AST
+    ) -> None:
+        """``x in (a, b)`` over a literal tuple or list, or a string in a string literal."""
+        word = _OP_WORDS[type(op)]
+        if isinstance(right, (ast.Tuple, ast.List)):
+            self._tested(left, left_kinds)
+            return
+        if isinstance(right, ast.Constant) and isinstance(right.value, str):
+            if left_kinds - {"none"} and left_kinds - {"none"} <= {"str"}:
+                return
+            raise self.error(
+                f"`{_clip(self._source(left))}` can be {_kinds_text(left_kinds)}, not only a string,"
+                f" so `{word}` a string would fail", left,
+                hint=f"list the values instead: {self._source(left)} {word} (1, 2)",
+            )
+        raise self.error(
+            f"`{word}` needs a tuple or list of values on its right", right,
+            hint=f"for example: {_clip(self._source(left))} {word} (1, 2)",
+        )
+
+    def _ordering(
+        self,
+        op: ast.cmpop,
+        left: ast.AST,
+        left_kinds: frozenset[str],
+        right: ast.AST,
+        right_kinds: frozenset[str],
+    ) -> None:
+        """``<``, ``<=``, ``>``, ``>=`` order numbers with numbers or strings with strings.
+
+        None (an inactive parameter) makes the condition false at sampling time, so it is
+        allowed where it stands for a parameter, not as a literal.
+        """
+        word = _OP_WORDS[type(op)]
+        for side, kinds in ((left, left_kinds), (right, right_kinds)):
+            if not kinds - {"none"}:
+                raise self.error(f"None cannot be ordered with `{word}`", side, hint="use `is None`")
+        both = (left_kinds | right_kinds) - {"none"}
+        if both <= {"number"} or both <= {"str"}:
+            return
+        pair = f"{self._source(left)} {word} {self._source(right)}"
+        odd = left if left_kinds - {"none"} != both else right
+        hint = "order numbers with numbers and strings with strings"
+        if isinstance(odd, ast.Name) and isinstance(self.earlier[odd.id].dist, Categorical):
+            values = ", ".join(_shown(c) for c in self.earlier[odd.id].dist.choices[:5])
+            hint = f"`{odd.id}` is one of {values}: compare it with == or in"
+        message = (
+            f"`{_clip(pair)}` compares {_kinds_text(left_kinds - {'none'})} "
+            f"with {_kinds_text(right_kinds - {'none'})}"
+        )
+        raise self.error(message, left, hint=hint)
+
+    def _param_kinds(self, name: str) -> frozenset[str]:
+        """The kinds of value an earlier parameter reads as in a condition (None when off)."""
+        if name not in self.kinds:
+            param = self.earlier[name]
+            dist = param.dist
+            if isinstance(dist, Fixed):
+                kinds = {_kind(dist.value)}
+            elif isinstance(dist, Categorical):
+                kinds = {_kind(c) for c in dist.choices}
+            else:
+                kinds = {"number"}
+            if param.condition is not None:
+                kinds.add("none")
+            self.kinds[name] = frozenset(kinds)
+        return self.kinds[name]
 
     def _condition_name(self, node: ast.Name) -> None:
         """A name in a condition must be an earlier parameter."""
@@ -577,6 +789,11 @@ class _LineParser:
 
 def _preprocess(text: str, lineno: int) -> _Line:
     """Drop the line's comment and replace each top-level ``{expr}`` with a placeholder name."""
+    if len(text) > _MAX_LINE:
+        raise SpecError(
+            f"the line is {len(text)} characters long (at most {_MAX_LINE})", line=lineno,
+            text=_clip(text), hint="put a long value in a notebook variable and write {name}",
+        )
     line = _Line(lineno, text, "")
     out: list[str] = []
     pos, depth, start, i = 0, 0, 0, 0
@@ -698,6 +915,12 @@ def _dist_from_value(value: Any, one_value: str) -> Distribution:
         return _from_scipy(value)
     if isinstance(value, np.ndarray) and value.ndim != 1:
         raise _Problem(f"is a {value.ndim}-D array; a choice needs a 1-D list")
+    if isinstance(value, range) and value and value[0] != value[-1]:  # len() overflows past 2**63
+        return _checked(_int_range(value))
+    if isinstance(value, np.ndarray) and value.dtype.kind in "iu" and value.size > 1:
+        ints = _evenly_spaced_array(value)
+        if ints is not None:
+            return ints
     if isinstance(value, (list, tuple, range)):
         return _from_sequence([_py(v) for v in value], one_value)
     if _is_array_like(value):
@@ -715,15 +938,15 @@ def _from_sequence(values: list[Any], one_value: str) -> Distribution:
     if len(values) == 1:
         if one_value == "fixed":
             return Fixed(values[0])
-        hint = f"did you mean `{values[0]!r}` alone, or fixed(...) to pass the list as it is?"
+        hint = f"did you mean `{_shown(values[0])}` alone, or fixed(...) to pass the list as it is?"
         raise _Problem("is a choice of one value", hint=hint)
     ints = evenly_spaced_ints(values)
     if ints is not None:
-        return ints
+        return _checked(ints)
     clash = _first_clash(values)
     if clash is not None:
         i, j = clash
-        message = f"has duplicate value {values[j]!r} (same as {values[i]!r})"
+        message = f"has duplicate value {_shown(values[j])} (same as {_shown(values[i])})"
         raise _Problem(message, hint="list each value once")
     return Categorical(tuple(values))
 
@@ -742,16 +965,21 @@ def _from_scipy(frozen: Any) -> Distribution:
                 hint="use scipy.stats.randint or a list of values",
             )
         _check_support(shown, lo, hi)
-        return IntRange(int(lo), int(hi))
+        return _checked(IntRange(int(lo), int(hi)))
     if not isinstance(dist, stats.rv_continuous):
         raise _Problem(f"is {shown}, which is neither continuous nor discrete")
     if name == "uniform":
         _check_support(shown, lo, hi)
-        return FloatRange(float(lo), float(hi))
+        return _checked(FloatRange(float(lo), float(hi)))
     if name in ("loguniform", "reciprocal") and _loc_scale(frozen) == (0, 1):
         _check_support(shown, lo, hi)
-        return FloatRange(float(lo), float(hi), log=True)
-    return ScipyPpf(frozen, name)
+        return _checked(FloatRange(float(lo), float(hi), log=True))
+    ppf = ScipyPpf(frozen, name)
+    ends = (ppf.value_at(0.0), ppf.value_at(1.0))
+    if not all(math.isfinite(v) for v in ends):
+        message = f"is {shown} with values from {ends[0]!r} to {ends[1]!r}, which are not all finite"
+        raise _Problem(message, hint="check its parameters")
+    return ppf
 
 
 def _check_support(shown: str, lo: Any, hi: Any) -> None:
@@ -780,18 +1008,118 @@ def _py(value: Any) -> Any:
 
 
 def _first_clash(values: list[Any]) -> tuple[int, int] | None:
-    """The first pair of values Optuna could not tell apart (equal, or equal reprs)."""
-    for j, b in enumerate(values):
-        for i in range(j):
-            a = values[i]
-            if repr(a) == repr(b) or (_is_primitive(a) and _is_primitive(b) and a == b):
+    """A pair of values Optuna could not tell apart (equal, or equal reprs), found in one pass."""
+    by_value: dict[Any, int] = {}
+    by_repr: dict[str, int] = {}
+    for j, value in enumerate(values):
+        nan = isinstance(value, float) and math.isnan(value)
+        if _is_primitive(value) and not nan:  # NaN equals nothing; its repr is compared below
+            i = by_value.setdefault(value, j)
+            if i != j:
                 return i, j
+        if isinstance(value, int) and value.bit_length() > 64:
+            continue  # a long integer's repr is its value, compared above (and may be unprintable)
+        i = by_repr.setdefault(repr(value), j)
+        if i != j:
+            return i, j
     return None
 
 
 def _is_primitive(value: Any) -> bool:
     """Whether Optuna stores a value as it is."""
     return isinstance(value, (type(None), bool, int, float, str))
+
+
+def _kind(value: Any, depth: int = 0) -> str:
+    """What a value is to a condition: none, number, str, seq (of plain values) or other."""
+    if value is None:
+        return "none"
+    if isinstance(value, (bool, int, float)):
+        return "number"
+    if isinstance(value, str):
+        return "str"
+    plain = isinstance(value, (tuple, list)) and depth < 10
+    if plain and all(_kind(v, depth + 1) in _PLAIN_KINDS for v in value):
+        return "seq"
+    return "other"
+
+
+def _kinds_text(kinds: frozenset[str]) -> str:
+    """Kinds of value in words: 'a number or a string'."""
+    order = ("number", "str", "seq", "none", "other")
+    return " or ".join(_KIND_WORDS[k] for k in order if k in kinds)
+
+
+def _int_range(values: range) -> IntRange:
+    """The IntRange of a range of two or more values, read off in O(1), never listed."""
+    first, last = values[0], values[-1]
+    return IntRange(min(first, last), max(first, last), step=abs(values.step))
+
+
+def _evenly_spaced_array(array: np.ndarray) -> IntRange | None:
+    """An IntRange for an ascending, evenly spaced integer array, checked without a Python list."""
+    first, last = int(array[0]), int(array[-1])
+    if _int_problem(first) is not None or _int_problem(last) is not None:
+        return None
+    steps = np.diff(array.astype(np.int64))
+    step = int(steps[0])
+    if step <= 0 or not bool((steps == step).all()):
+        return None
+    return IntRange(first, last, step=step)
+
+
+def _checked(dist: IntRange | FloatRange) -> IntRange | FloatRange:
+    """A range computed from a value, refused (as a _Problem) if Optuna cannot sample it exactly."""
+    if isinstance(dist, IntRange):
+        for bound in (dist.low, dist.high):
+            problem = _int_problem(bound)
+            if problem is not None:
+                raise _Problem(f"has bound {_shown(bound)}, {problem}", hint=_INT_HINT)
+        return dist
+    problem = _span_problem(dist.low, dist.high, dist.step)
+    if problem is not None:
+        raise _Problem(f"is {problem}", hint=_SPAN_HINT)
+    return dist
+
+
+def _int_problem(value: int) -> str | None:
+    """Why Optuna cannot sample up to an integer bound exactly, or None."""
+    if abs(value) <= _INT_LIMIT:
+        return None
+    return "beyond ±2**53, where Optuna's integers lose precision"
+
+
+def _span_problem(lo: float, hi: float, step: float | None) -> str | None:
+    """Why samplers would overflow on a float range, or None."""
+    if abs(lo) + abs(hi) + (step or 0.0) <= _FLOAT_ROOM:
+        return None
+    return f"too wide for floating point: [{lo!r}, {hi!r}] overflows when samplers add or subtract its bounds"
+
+
+def _depth(tree: ast.AST) -> int:
+    """How many levels a syntax tree has, counted without recursion."""
+    deepest, stack = 0, [(tree, 1)]
+    while stack:
+        node, level = stack.pop()
+        deepest = max(deepest, level)
+        stack.extend((child, level + 1) for child in ast.iter_child_nodes(node))
+    return deepest
+
+
+def _shown(value: Any) -> str:
+    """A value as a message shows it: its repr, shortened, or its size where Python cannot print it."""
+    if isinstance(value, int) and value.bit_length() > 1000:
+        return f"an integer of about {int(value.bit_length() * math.log10(2)) + 1} digits"
+    try:
+        text = repr(value)
+    except ValueError:  # a long integer inside a container: Python refuses to print it
+        return f"a {type(value).__name__} too large to print"
+    return _clip(text)
+
+
+def _clip(text: str, limit: int = 80) -> str:
+    """A text cut to ``limit`` characters, marked with an ellipsis where cut."""
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _divides(step: float, lo: float, hi: float) -> bool:
