@@ -21,10 +21,12 @@ from nnhp_magics.views.dashboard import (
     params_code,
     widget_frontend,
 )
-from nnhp_magics.core.events import EpochEnded, SearchEnded, SearchStarted, TrialFinished, TrialStarted
-from nnhp_magics.views.frontend import widget_file, widgets_dir
 from nnhp_magics.api import Search
-from nnhp_magics.core.results import Trial, parse_objective
+from nnhp_magics.core.events import EpochEnded, SearchEnded, SearchStarted, TrialFinished, TrialStarted
+from nnhp_magics.core.results import FINISHED_STATES, RUNNING, Trial, parse_objective
+from nnhp_magics.search.rounds import DEFAULT_ROUND_TRIALS
+from nnhp_magics.search.strategies import STRATEGIES
+from nnhp_magics.views.frontend import STATIC, bundle_file
 
 
 class FakeClock:
@@ -312,20 +314,38 @@ def test_without_anywidget_the_magic_falls_back_to_text(ip, monkeypatch):
     assert "nnhp_magics.views.dashboard" not in sys.modules, "the dashboard could not load, and the text view took over"
 
 
-def test_the_front_end_files_are_found_in_the_checkout():
-    assert widgets_dir() == ROOT / "widgets"
-    assert widget_file("dashboard.js").read_text().rstrip().endswith("export default { render };")
+def test_the_widget_loads_its_bundle_from_the_package():
+    assert bundle_file("dashboard.js") == ROOT / "nnhp_magics" / "views" / "static" / "dashboard.js"
+    assert str(Dashboard._esm) == bundle_file("dashboard.js").read_text()
+    assert str(Dashboard._css) == (ROOT / "widgets" / "dashboard.css").read_text()
+    assert re.search(r"\bdashboard_default as default\b", bundle_file("dashboard.js").read_text())
     assert not (ROOT / "widgets" / ".keep").exists()
 
 
 def test_the_front_end_imports_nothing_from_the_network():
     remote = re.compile(r"""(\bimport\b[^;]*?["'`](https?:)?//)|(\bimport\s*\(\s*["'`](https?:)?//)|(@import)|(url\(\s*["']?(https?:)?//)""")
-    for path in widgets_dir().iterdir():
+    for path in [*(ROOT / "widgets").iterdir(), *STATIC.iterdir()]:
         if path.suffix in (".js", ".mjs", ".css"):
             text = path.read_text()
             assert not remote.search(text), f"{path.name} loads something from a URL"
-    js = widget_file("dashboard.js").read_text()
-    assert not re.search(r"^\s*import\s", js, re.MULTILINE), "the ES module imports nothing at all"
+    for path in (ROOT / "widgets").glob("*.js"):
+        for source in re.findall(r"""^import\b[^;]*?from\s*["']([^"']+)["']""", path.read_text(), re.MULTILINE):
+            assert re.fullmatch(r"\./\w+\.js", source), f"{path.name} imports {source}, not a module beside it"
+    for name in ("dashboard.js", "lrfind.js"):
+        js = bundle_file(name).read_text()
+        assert not re.search(r"^\s*import\s", js, re.MULTILINE), f"the bundled {name} imports nothing at all"
+
+
+def test_the_front_end_takes_names_and_defaults_from_python():
+    constants = Dashboard().constants
+    assert constants["counted"] == list(FINISHED_STATES) and constants["running"] == RUNNING
+    assert constants["strategies"] == list(STRATEGIES) and constants["round_trials"] == DEFAULT_ROUND_TRIALS
+    assert {"status", "trials", "running", "explore", "round_block"} <= set(constants["synced"])
+    assert not {"constants", "layout", "_esm"} & set(constants["synced"])
+    sources = "".join(path.read_text() for path in (ROOT / "widgets").glob("*.js"))
+    for name in (*FINISHED_STATES, *STRATEGIES):
+        assert f'"{name}"' not in sources, f"the front end restates {name!r} instead of reading constants"
+    assert not re.search(rf'[!=]==\s*"{RUNNING}"', sources), "a state compared with a literal instead of constants"
 
 
 def test_the_trailing_update_comes_from_a_timer_thread():

@@ -18,8 +18,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from nnhp_magics.errors import SpecError
-from nnhp_magics.space import FloatRange, IntRange
-from nnhp_magics.spec import parse_spec
+from nnhp_magics.core.space import FloatRange, IntRange
+from nnhp_magics.core.spec import parse_spec
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 

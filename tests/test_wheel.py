@@ -1,4 +1,4 @@
-"""The dashboard's front-end files ship inside the wheel, and both a wheel and the editable checkout find them."""
+"""The widgets' front-end bundles ship inside the wheel, and both a wheel and the editable checkout load them."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 
 from conftest import ROOT
 
-FRONT_END = ("dom.js", "dashboard.js", "explore.js", "dashboard.css", "lrfind.js", "lrfind.css")
+FRONT_END = ("dashboard.js", "dashboard.css", "lrfind.js", "lrfind.css")
 
 
 @pytest.fixture(scope="module")
@@ -32,10 +32,10 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_the_wheel_carries_the_front_end(wheel: Path):
     names = zipfile.ZipFile(wheel).namelist()
     for name in FRONT_END:
-        assert f"nnhp_magics/widgets/{name}" in names, names
+        assert f"nnhp_magics/views/static/{name}" in names, names
     assert not any(n.startswith("widgets/") for n in names), "front-end files live inside the package"
-    js = zipfile.ZipFile(wheel).read("nnhp_magics/widgets/dashboard.js").decode()
-    assert js == (ROOT / "widgets" / "dashboard.js").read_text()
+    js = zipfile.ZipFile(wheel).read("nnhp_magics/views/static/dashboard.js").decode()
+    assert js == (ROOT / "nnhp_magics" / "views" / "static" / "dashboard.js").read_text()
 
 
 def test_an_installed_wheel_finds_its_front_end(wheel: Path, tmp_path: Path):
@@ -43,7 +43,7 @@ def test_an_installed_wheel_finds_its_front_end(wheel: Path, tmp_path: Path):
     zipfile.ZipFile(wheel).extractall(site)
     code = (
         "import nnhp_magics, nnhp_magics.views.frontend as f, nnhp_magics.views.dashboard as d; "
-        "print(nnhp_magics.__file__); print(f.widgets_dir()); print(all((f.widgets_dir() / n).read_text() in d.Dashboard._esm for n in ('dom.js', 'dashboard.js', 'explore.js')))"
+        "print(nnhp_magics.__file__); print(f.STATIC); print(str(d.Dashboard._esm) == (f.STATIC / 'dashboard.js').read_text())"
     )
     env = dict(os.environ, PYTHONPATH=str(site))
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=tmp_path,
@@ -51,13 +51,13 @@ def test_an_installed_wheel_finds_its_front_end(wheel: Path, tmp_path: Path):
     assert result.returncode == 0, result.stderr
     package, widgets, same = result.stdout.split()
     assert Path(package).parent == site / "nnhp_magics", "the checkout was imported instead of the wheel"
-    assert Path(widgets) == site / "nnhp_magics" / "widgets" and same == "True"
+    assert Path(widgets) == site / "nnhp_magics" / "views" / "static" and same == "True"
 
 
 def test_the_editable_checkout_finds_its_front_end():
     import nnhp_magics
-    from nnhp_magics.views.frontend import widgets_dir
+    from nnhp_magics.views.frontend import STATIC
 
     assert Path(nnhp_magics.__file__).resolve().parent == ROOT / "nnhp_magics"
-    assert widgets_dir() == ROOT / "widgets"
-    assert all((widgets_dir() / name).is_file() for name in FRONT_END)
+    assert STATIC == ROOT / "nnhp_magics" / "views" / "static"
+    assert all((STATIC / name).is_file() for name in FRONT_END)

@@ -1,11 +1,14 @@
-// nnhp-magics live dashboard: a plain ES module (anywidget), no imports, no build step.
-// The kernel sends batched state (see nnhp_magics/dashboard.py); everything a user
-// does here that needs no Python (sorting, log axis, hover, copy) stays in the browser,
-// so it works while a foreground search keeps the kernel busy.
+// nnhp-magics live dashboard, the anywidget entry: bundled with the modules it imports into
+// nnhp_magics/views/static/dashboard.js by scripts/build_widgets.mjs.
+// The kernel sends batched state (see nnhp_magics/dashboard.py), and in `constants` the names
+// this module needs from Python: the synced traits to redraw on, the trial states, the strategies.
+// Everything a user does here that needs no Python (sorting, log axis, hover, copy) stays in
+// the browser, so it works while a foreground search keeps the kernel busy.
 
-const SYNCED = ["status", "info", "clock", "trials", "curves", "running", "best",
-  "stoppable", "stopping", "exportable", "notice", "run_id", "explore", "importances", "rounds", "round_block"];
-const COUNTED = new Set(["complete", "pruned", "failed"]);
+import { copyText, h, s } from "./dom.js";
+import { buildExplore, drawExplore, showRunNotice, wireExplore } from "./explore.js";
+import { fmt, fmtTime, paramText } from "./format.js";
+
 const CHART = { width: 640, height: 240, left: 58, right: 14, top: 10, bottom: 34 };
 const LEGEND = [
   ["loss", "running trial: loss"],
@@ -13,42 +16,6 @@ const LEGEND = [
   ["done", "finished trials"],
   ["best", "best trial"],
 ];
-
-/** A number the way Python's "{:.4g}" writes it. */
-export function fmt(value, digits = 4) {
-  if (value === null || value === undefined || Number.isNaN(value)) return "";
-  if (typeof value !== "number") return String(value);
-  if (Number.isInteger(value) && Math.abs(value) < 1e6) return String(value);
-  const exp = value === 0 ? 0 : Math.floor(Math.log10(Math.abs(value)));
-  if (exp < -4 || exp >= digits) {
-    const [mant, e] = value.toExponential(digits - 1).split("e");
-    const m = mant.includes(".") ? mant.replace(/0+$/, "").replace(/\.$/, "") : mant;
-    const n = Number(e);
-    return `${m}e${n < 0 ? "-" : "+"}${String(Math.abs(n)).padStart(2, "0")}`;
-  }
-  const text = value.toFixed(Math.max(0, digits - 1 - exp));
-  return text.includes(".") ? text.replace(/0+$/, "").replace(/\.$/, "") : text;
-}
-
-/** Seconds as 42s, 3:07 or 1:02:03. */
-export function fmtTime(seconds) {
-  if (seconds === null || seconds === undefined || !Number.isFinite(seconds)) return "";
-  const t = Math.max(0, Math.round(seconds));
-  if (t < 60) return `${t}s`;
-  const hh = Math.floor(t / 3600), mm = Math.floor((t % 3600) / 60), ss = String(t % 60).padStart(2, "0");
-  return hh ? `${hh}:${String(mm).padStart(2, "0")}:${ss}` : `${mm}:${ss}`;
-}
-
-/** A parameter value as Python would show it. */
-export function paramText(value) {
-  if (value === undefined) return "";
-  if (value === null) return "None";
-  if (value === true) return "True";
-  if (value === false) return "False";
-  if (Array.isArray(value)) return `(${value.map(paramText).join(", ")}${value.length === 1 ? "," : ""})`;
-  if (typeof value === "number") return fmt(value, 6);
-  return String(value);
-}
 
 /** Compare two cell values: numbers by value, the rest as text; blanks always last. */
 export function compareValues(a, b, ascending) {
@@ -99,7 +66,7 @@ export function sortRows(rows, sort, info, liveByTrial = new Map()) {
     || a.trial - b.trial);
 }
 
-function buildSkeleton() {
+function buildSkeleton(constants) {
   const ui = {};
   ui.title = h("span", { class: "nnhp-title" });
   ui.status = h("span", { class: "nnhp-status" });
@@ -147,7 +114,7 @@ function buildSkeleton() {
     h("span", { class: "nnhp-export-box" }, ui.path, ui.exportButton,
       h("label", { class: "nnhp-overwrite-label" }, ui.overwrite, " overwrite")), ui.notice);
 
-  ui.explore = buildExplore();
+  ui.explore = buildExplore(constants);
   ui.root = h("div", { class: "nnhp-dash" }, header, progress, chart, board, ui.bestBox, controls, ui.explore.root);
   return ui;
 }
@@ -298,7 +265,7 @@ function drawTable(ui, model, view) {
         td.append(row.state);
         if (row.error) td.append(h("div", { class: "nnhp-reason", title: row.error, text: row.error }));
       } else if (col.key === "score") {
-        td.textContent = row.state === "running" ? "…" : fmt(value, 5);
+        td.textContent = row.state === view.constants.running ? "…" : fmt(value, 5);
       } else if (col.param) {
         td.textContent = paramText(value);
       } else if (col.key === "seconds") {
@@ -320,8 +287,8 @@ function drawHeader(ui, model, view) {
   const running = model.get("running") || [];
   const best = model.get("best") || {};
   const budget = info.budget || 0;
-  const counted = trials.filter((t) => COUNTED.has(t.state)).length;
-  const live = status === "running";
+  const counted = trials.filter((t) => view.constants.counted.includes(t.state)).length;
+  const live = status === view.constants.running;
   const round = (info.round || 1) > 1 ? ` · round ${info.round}` : "";
   ui.title.textContent = info.strategy
     ? `${info.strategy} search · ${info.objective} (${info.direction})${info.cv ? ` · ${info.cv}-fold CV` : ""}${round}`
@@ -348,7 +315,7 @@ function drawHeader(ui, model, view) {
 
 function tick(ui, model, view) {
   const clock = model.get("clock") || {};
-  const live = model.get("status") === "running";
+  const live = model.get("status") === view.constants.running;
   const since = live ? (performance.now() - view.clockAt) / 1000 : 0;
   ui.elapsed.textContent = `elapsed ${fmtTime((clock.elapsed || 0) + since)}`;
   const eta = clock.eta === null || clock.eta === undefined || !live ? null : Math.max(0, clock.eta - since);
@@ -356,8 +323,7 @@ function tick(ui, model, view) {
 }
 
 function drawControls(ui, model, view) {
-  const status = model.get("status");
-  const live = status === "running";
+  const live = model.get("status") === view.constants.running;
   const stoppable = model.get("stoppable");
   ui.stop.disabled = !live || !stoppable || model.get("stopping") || view.stopClicked === model.get("run_id");
   ui.stop.textContent = live && (model.get("stopping") || view.stopClicked === model.get("run_id")) ? "Stopping…" : "Stop";
@@ -373,11 +339,7 @@ function drawControls(ui, model, view) {
     view.noticeSeq = notice.seq;
     ui.notice.textContent = notice.text || "";
     ui.notice.dataset.kind = notice.kind || "";
-    if (view.awaitingRun) {
-      view.awaitingRun = false;
-      ui.explore.refineNotice.textContent = notice.text || "";
-      ui.explore.refineNotice.dataset.kind = notice.kind || "";
-    }
+    showRunNotice(ui.explore, view, notice);
   }
   const best = model.get("best") || {};
   ui.bestBox.classList.toggle("nnhp-hidden", !best.code);
@@ -385,9 +347,11 @@ function drawControls(ui, model, view) {
 }
 
 function render({ model, el }) {
-  const ui = buildSkeleton();
-  const view = { sort: null, logY: false, clockAt: performance.now(), frame: 0, noticeSeq: undefined, stopClicked: null };
-  ui.path.value = model.get("export_path") || "best_model.keras";
+  const constants = model.get("constants");
+  const ui = buildSkeleton(constants);
+  const view = { sort: null, logY: false, clockAt: performance.now(), frame: 0, noticeSeq: undefined, stopClicked: null,
+    constants };
+  ui.path.value = model.get("export_path");
 
   const draw = () => {
     view.frame = 0;
@@ -397,9 +361,14 @@ function render({ model, el }) {
     const series = chartSeries(model.get("curves") || [], model.get("running") || [], model.get("best") || {});
     drawChart(ui, series, view.logY);
     drawLegend(ui, series);
-    drawExplore(ui, model, view);
+    drawExplore(ui.explore, model, view, selectionChanged);
     drawTable(ui, model, view);
     drawControls(ui, model, view);
+  };
+  // A brush redraws only the panel and the leaderboard it filters.
+  const selectionChanged = () => {
+    drawExplore(ui.explore, model, view, selectionChanged);
+    drawTable(ui, model, view);
   };
   const schedule = () => {
     if (!view.frame) view.frame = requestAnimationFrame(draw);
@@ -430,8 +399,8 @@ function render({ model, el }) {
     if (event.key === "Enter" && !ui.exportButton.disabled) exportNow();
   });
 
-  const unwireExplore = wireExplore(ui, model, view, draw);
-  for (const name of SYNCED) model.on(`change:${name}`, schedule);
+  const unwireExplore = wireExplore(ui.explore, model, view, draw);
+  for (const name of constants.synced) model.on(`change:${name}`, schedule);
   model.on("change:clock", onClock);
   const timer = setInterval(() => tick(ui, model, view), 1000);
   el.append(ui.root);
@@ -439,7 +408,7 @@ function render({ model, el }) {
   return () => {
     clearInterval(timer);
     if (view.frame) cancelAnimationFrame(view.frame);
-    for (const name of SYNCED) model.off(`change:${name}`, schedule);
+    for (const name of constants.synced) model.off(`change:${name}`, schedule);
     model.off("change:clock", onClock);
     unwireExplore();
   };

@@ -1,10 +1,9 @@
-// nnhp-magics front end, shared part: DOM and clipboard helpers that every widget module
-// starts with (nnhp_magics.frontend.widget_module puts this file first in each bundle).
+// nnhp-magics front end, shared part: DOM and clipboard helpers that every widget imports.
 
 const SVG_NS = "http://www.w3.org/2000/svg";
 
 /** Create an element: h("div", {class: "x", dataset: {a: 1}}, child, "text"). */
-function h(tag, attrs = {}, ...children) {
+export function h(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
   for (const [key, value] of Object.entries(attrs)) {
     if (key === "class") node.className = value;
@@ -17,7 +16,7 @@ function h(tag, attrs = {}, ...children) {
 }
 
 /** Create an SVG element with attributes (and text). */
-function s(tag, attrs = {}, text = "") {
+export function s(tag, attrs = {}, text = "") {
   const node = document.createElementNS(SVG_NS, tag);
   for (const [key, value] of Object.entries(attrs)) node.setAttribute(key, String(value));
   if (text) node.textContent = text;
@@ -25,7 +24,7 @@ function s(tag, attrs = {}, text = "") {
 }
 
 /** Copy text to the clipboard, with a fallback for pages without the async clipboard. */
-async function copyText(text) {
+export async function copyText(text) {
   try {
     await navigator.clipboard.writeText(text);
     return true;

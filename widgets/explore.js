@@ -1,13 +1,15 @@
-// nnhp-magics dashboard, Explore panel: shipped in one module with dashboard.js (it uses h, s, fmt from there).
+// nnhp-magics dashboard, Explore panel: its own module, imported by dashboard.js (the widget's entry).
 // After a search: what mattered (importances from Python), score against each parameter, parallel
 // coordinates coloured by score. Brushing an axis or a scatter selects trials in the browser (no kernel
 // needed); the leaderboard filters to them and `selected` tells Python. Refine asks Python for a narrower
 // spec around the selection; Run again sends the edited spec to run as the next round.
 
+import { copyText, h, s } from "./dom.js";
+import { fmt } from "./format.js";
+
 const PC = { width: 640, height: 230, top: 28, bottom: 34, left: 40, right: 60 };
 const SCATTER = { width: 210, height: 150, left: 50, right: 14, top: 8, bottom: 30 };
 const SCORE_KEY = "__score__";
-const STRATEGIES = ["random", "bayes", "hyperband", "evolution", "grid"];
 
 /** A parameter's position on its axis: log10 for log parameters, the index for choices, else the value. */
 function position(param, value) {
@@ -85,7 +87,8 @@ function scoreColour(score, lo, hi, minimize) {
   return `hsl(${Math.round(215 - 205 * t)}, 65%, ${Math.round(42 + 8 * t)}%)`;
 }
 
-function buildExplore() {
+/** The panel's elements; the strategies and the round's default trial count come from Python's `constants`. */
+export function buildExplore(constants) {
   const ui = {};
   ui.selectionText = h("span", { class: "nnhp-selection" });
   ui.clear = h("button", { class: "nnhp-clear", type: "button", text: "clear selection" });
@@ -96,8 +99,9 @@ function buildExplore() {
   ui.refineButton = h("button", { class: "nnhp-refine", type: "button", text: "Refine" });
   ui.refineSource = h("span", { class: "nnhp-refine-source" });
   ui.spec = h("textarea", { class: "nnhp-refine-spec", rows: "6", spellcheck: "false" });
-  ui.strategy = h("select", { class: "nnhp-round-strategy" }, ...STRATEGIES.map((n) => h("option", { value: n, text: n })));
-  ui.trials = h("input", { class: "nnhp-round-trials", type: "number", min: "1", step: "1", value: "10" });
+  ui.strategy = h("select", { class: "nnhp-round-strategy" }, ...constants.strategies.map((n) => h("option", { value: n, text: n })));
+  ui.trials = h("input", { class: "nnhp-round-trials", type: "number", min: "1", step: "1",
+    value: String(constants.round_trials) });
   ui.run = h("button", { class: "nnhp-run-round", type: "button", text: "Run again" });
   ui.copyCell = h("button", { class: "nnhp-copy-cell", type: "button", text: "copy as cell" });
   ui.refineNotice = h("div", { class: "nnhp-refine-notice" });
@@ -260,9 +264,9 @@ function drawScatters(ui, data, axes, brushes, chosen, onBrush) {
   }
 }
 
-/** Draw the whole panel; hidden until a search (or round) has ended with data to explore. */
-function drawExplore(ui, model, view) {
-  const ex = ui.explore;
+/** Draw the whole panel; hidden until a search (or round) has ended with data to explore.
+ * A brush calls onSelection, which redraws the panel and whatever else filters on the selection. */
+export function drawExplore(ex, model, view, onSelection) {
   const data = model.get("explore") || {};
   const status = model.get("status");
   ex.root.classList.toggle("nnhp-hidden", !data.trials);
@@ -281,17 +285,17 @@ function drawExplore(ui, model, view) {
     const [p, q] = [toPosition(a), toPosition(b)];
     if (done && Math.abs(a - b) < 3) view.brushes.delete(key);
     else view.brushes.set(key, [Math.min(p, q), Math.max(p, q)]);
-    drawExplore(ui, model, view);
-    drawTable(ui, model, view);
+    onSelection();
     if (done) sendSelection(model, view);
   };
   drawScatters(ex, data, axes, view.brushes, chosen, onBrush);
   drawParallel(ex, data, axes, view.brushes, chosen, onBrush);
-  const running = status === "running";
+  const running = status === view.constants.running;
   const block = model.get("round_block") || "";
   ex.run.disabled = running || Boolean(block) || !ex.spec.value.trim();
   ex.run.title = block || "Run this spec as the next round: its trials join this leaderboard and study";
-  ex.refineButton.textContent = chosen ? `Refine around the ${chosen.size} selected` : "Refine around the top 25%";
+  ex.refineButton.textContent = chosen
+    ? `Refine around the ${chosen.size} selected` : `Refine around the top ${Math.round(100 * view.constants.refine_top)}%`;
   ex.refineButton.disabled = chosen !== null && chosen.size === 0;
   const rounds = model.get("rounds") || [];
   ex.rounds.replaceChildren(...rounds.map((r) => h("div", { class: "nnhp-round", dataset: { round: r.round } },
@@ -305,8 +309,7 @@ function sendSelection(model, view) {
 }
 
 /** Put a new refined spec from Python into the editor (the user's edits stay until the next Refine). */
-function fillRefine(ui, model) {
-  const ex = ui.explore;
+function fillRefine(ex, model) {
   const refine = model.get("refine") || {};
   if (refine.error) {
     ex.refineNotice.textContent = refine.error;
@@ -328,8 +331,16 @@ export function cellText(line, strategy, trials, spec) {
   return head + spec.replace(/^\n+/, "");
 }
 
-function wireExplore(ui, model, view, redraw) {
-  const ex = ui.explore;
+/** After Run again, the next notice from Python (the round started, or why not) shows under the editor too. */
+export function showRunNotice(ex, view, notice) {
+  if (!view.awaitingRun) return;
+  view.awaitingRun = false;
+  ex.refineNotice.textContent = notice.text || "";
+  ex.refineNotice.dataset.kind = notice.kind || "";
+}
+
+/** The panel's buttons and fields; returns the function that unhooks it from the model. */
+export function wireExplore(ex, model, view, redraw) {
   view.brushes = new Map();
   view.selection = null;
   ex.clear.addEventListener("click", () => {
@@ -340,7 +351,7 @@ function wireExplore(ui, model, view, redraw) {
   ex.refineButton.addEventListener("click", () => {
     ex.refineNotice.textContent = "refining…";
     ex.refineNotice.dataset.kind = "busy";
-    model.send({ type: "refine", run_id: model.get("run_id"), top: 0.25,
+    model.send({ type: "refine", run_id: model.get("run_id"), top: view.constants.refine_top,
       selected: view.selection ? [...view.selection] : null });
   });
   for (const field of [ex.spec, ex.trials]) {
@@ -364,8 +375,8 @@ function wireExplore(ui, model, view, redraw) {
     ex.copyCell.textContent = ok ? "copied" : "select and copy";
     setTimeout(() => { ex.copyCell.textContent = "copy as cell"; }, 1500);
   });
-  const onRefine = () => fillRefine(ui, model);
+  const onRefine = () => fillRefine(ex, model);
   model.on("change:refine", onRefine);
-  fillRefine(ui, model);
+  fillRefine(ex, model);
   return () => model.off("change:refine", onRefine);
 }

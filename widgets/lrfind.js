@@ -1,11 +1,13 @@
-// nnhp-magics %lrfind chart: a plain ES module (anywidget), no imports, no build step.
-// The kernel sends the curve while the range test runs (see nnhp_magics/lrfind_widget.py).
+// nnhp-magics %lrfind chart, the anywidget entry: bundled with the modules it imports into
+// nnhp_magics/views/static/lrfind.js by scripts/build_widgets.mjs.
+// The kernel sends the curve while the range test runs (see nnhp_magics/lrfind_widget.py), and in
+// `constants` the synced traits to redraw on and the status names.
 // Once it has ended, a click or a drag on the chart, or the slider, picks a learning rate:
 // it is rounded to the two significant digits shown and sent back to Python as lr.chosen.
 
+import { copyText, h, s } from "./dom.js";
+
 const CHART = { width: 640, height: 280, left: 56, right: 16, top: 22, bottom: 38 };
-const SYNCED = ["status", "steps", "lrs", "losses", "smoothed", "y_range", "low", "high",
-  "suggestion", "steepest", "chosen", "summary"];
 const SLIDER_STEP = 0.02; // log10 units: about 4.7% per arrow key
 let charts = 0;
 
@@ -199,14 +201,14 @@ function drawChart(ui, model) {
   svg.dataset.points = String(smooth.points);
 }
 
-function pickable(model) {
+function pickable(model, constants) {
   const status = model.get("status");
-  return status !== "running" && status !== "failed" && model.get("low") > 0 && model.get("high") > 0;
+  return status !== constants.running && status !== constants.failed && model.get("low") > 0 && model.get("high") > 0;
 }
 
-function drawControls(ui, model) {
-  const status = model.get("status") || "running";
-  const running = status === "running";
+function drawControls(ui, model, constants) {
+  const status = model.get("status");
+  const running = status === constants.running;
   const lrs = model.get("lrs") || [];
   const chosen = model.get("chosen"), suggestion = model.get("suggestion");
   const low = model.get("low"), high = model.get("high");
@@ -220,7 +222,7 @@ function drawControls(ui, model) {
   ui.root.dataset.chosen = text;
   ui.value.textContent = text || "none picked";
   ui.value.dataset.value = text;
-  const ok = pickable(model);
+  const ok = pickable(model, constants);
   ui.root.dataset.pickable = String(ok);
   ui.slider.disabled = !ok;
   if (ok) {
@@ -238,6 +240,7 @@ function drawControls(ui, model) {
 }
 
 function render({ model, el }) {
+  const constants = model.get("constants");
   charts += 1;
   const ui = buildSkeleton(`nnhp-lrpick-clip-${charts}-${Math.random().toString(36).slice(2, 8)}`);
   const view = { frame: 0, dragging: false };
@@ -245,7 +248,7 @@ function render({ model, el }) {
   const draw = () => {
     view.frame = 0;
     drawChart(ui, model);
-    drawControls(ui, model);
+    drawControls(ui, model, constants);
   };
   const schedule = () => {
     if (!view.frame) view.frame = requestAnimationFrame(draw);
@@ -276,7 +279,7 @@ function render({ model, el }) {
   };
 
   ui.svg.addEventListener("pointerdown", (event) => {
-    if (event.target !== ui.overlay || !pickable(model) || event.button !== 0) return;
+    if (event.target !== ui.overlay || !pickable(model, constants) || event.button !== 0) return;
     event.preventDefault();
     ui.overlay.setPointerCapture(event.pointerId);
     view.dragging = true;
@@ -315,12 +318,12 @@ function render({ model, el }) {
     setTimeout(() => { ui.copy.textContent = "copy as code"; }, 1500);
   });
 
-  for (const name of SYNCED) model.on(`change:${name}`, schedule);
+  for (const name of constants.synced) model.on(`change:${name}`, schedule);
   el.append(ui.root);
   draw();
   return () => {
     if (view.frame) cancelAnimationFrame(view.frame);
-    for (const name of SYNCED) model.off(`change:${name}`, schedule);
+    for (const name of constants.synced) model.off(`change:${name}`, schedule);
   };
 }
 

@@ -28,14 +28,18 @@ from typing import Any, Callable, Protocol
 import anywidget
 import traitlets
 
-from nnhp_magics.errors import NnhpError, SpecError
 from nnhp_magics.core.events import EpochEnded, Event, SearchEnded, SearchStarted, TrialFinished, TrialStarted
+from nnhp_magics.core.results import COMPLETE, FINISHED_STATES, RUNNING, Objective, SearchRecord, Trial
+from nnhp_magics.errors import NnhpError, SpecError
+from nnhp_magics.search.rounds import DEFAULT_ROUND_TRIALS
+from nnhp_magics.search.strategies import STRATEGIES
 from nnhp_magics.views.explore_panel import importances_payload, refine_payload, round_status, trials_payload
-from nnhp_magics.views.frontend import widget_file, widget_module
-from nnhp_magics.core.results import COMPLETE, RUNNING, Objective, SearchRecord, Trial
+from nnhp_magics.views.frontend import bundle_file, redrawn_traits
 
 #: Seconds between two updates sent to the browser (at most four a second).
 SEND_INTERVAL = 0.25
+#: The share of complete trials Refine narrows around when no trials are selected.
+REFINE_TOP = 0.25
 
 
 def number(value: Any) -> float | None:
@@ -122,7 +126,7 @@ class DashboardState:
             self._end(event.search, event.reason)
 
     def _start(self, search: SearchRecord) -> None:
-        self.status = "running"
+        self.status = RUNNING
         self.started = self.clock()
         self.ended = None
         self.last_finish = None
@@ -257,7 +261,7 @@ class DashboardState:
 
 
 class Dashboard(anywidget.AnyWidget):  # type: ignore[misc]
-    """The dashboard widget: synced state for ``widgets/dashboard.js`` (+ ``explore.js``) and its actions.
+    """The dashboard widget: synced state for ``widgets/dashboard.js`` (bundled with ``explore.js``) and its actions.
 
     Stop and Export work during and after a search; after it, the Explore panel
     shows importances, score-vs-parameter scatters and parallel coordinates,
@@ -265,8 +269,8 @@ class Dashboard(anywidget.AnyWidget):  # type: ignore[misc]
     Run again runs it as the next round in the background.
     """
 
-    _esm = widget_module("dom.js", "dashboard.js", "explore.js")
-    _css = widget_file("dashboard.css")
+    _esm = bundle_file("dashboard.js")
+    _css = bundle_file("dashboard.css")
 
     run_id = traitlets.Unicode("").tag(sync=True)
     status = traitlets.Unicode("waiting").tag(sync=True)
@@ -287,6 +291,8 @@ class Dashboard(anywidget.AnyWidget):  # type: ignore[misc]
     selected = traitlets.List().tag(sync=True)
     rounds = traitlets.List().tag(sync=True)
     round_block = traitlets.Unicode("").tag(sync=True)
+    #: Names and defaults the front end takes from Python instead of restating them.
+    constants = traitlets.Dict().tag(sync=True)
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -295,6 +301,17 @@ class Dashboard(anywidget.AnyWidget):  # type: ignore[misc]
         self.sent = 0
         self._notices = 0
         self.on_msg(self._on_message)
+
+    @traitlets.default("constants")
+    def _constants(self) -> dict[str, Any]:
+        return {
+            "synced": redrawn_traits(Dashboard),
+            "running": RUNNING,
+            "counted": list(FINISHED_STATES),
+            "strategies": list(STRATEGIES),
+            "round_trials": DEFAULT_ROUND_TRIALS,
+            "refine_top": REFINE_TOP,
+        }
 
     def __repr__(self) -> str:
         return "[nnhp-magics live dashboard: shown while its kernel runs; the search result follows below]"
@@ -346,12 +363,12 @@ class Dashboard(anywidget.AnyWidget):  # type: ignore[misc]
         elif kind == "export":
             self.export(str(content.get("path") or "").strip(), overwrite=bool(content.get("overwrite")))
         elif kind == "refine":
-            self.propose(_trial_numbers(content.get("selected")), top=float(content.get("top") or 0.25))
+            self.propose(_trial_numbers(content.get("selected")), top=float(content.get("top") or REFINE_TOP))
         elif kind == "run":
             self.run_round(str(content.get("spec") or ""), str(content.get("strategy") or "") or None,
                            _int_or_none(content.get("trials")))
 
-    def propose(self, selected: list[int] | None, top: float = 0.25) -> None:
+    def propose(self, selected: list[int] | None, top: float = REFINE_TOP) -> None:
         """Refine: the narrower spec around the selected trials (else the top fraction), into ``refine``."""
         if self.search is None:
             return

@@ -1,33 +1,29 @@
-"""Where the dashboard's front-end files live: inside an installed wheel, or in a source checkout.
+"""Where the widgets' front-end files live: the bundles in ``nnhp_magics/views/static``.
 
-The wheel carries the top-level ``widgets/`` folder as ``nnhp_magics/widgets``; an
-editable install imports the package from the checkout, where ``widgets/`` sits
-beside it.
+``scripts/build_widgets.mjs`` bundles each widget's ES modules from the top-level
+``widgets/`` folder into one file there and copies its CSS beside it; the bundles are
+committed, so a wheel and an editable checkout load the same files and no install
+needs Node.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-_PACKAGE = Path(__file__).resolve().parent.parent
-_CANDIDATES = (_PACKAGE / "widgets", _PACKAGE.parent / "widgets")
+import traitlets
+
+STATIC = Path(__file__).resolve().parent / "static"
 
 
-def widgets_dir() -> Path:
-    """The folder holding ``dashboard.js`` and ``dashboard.css``."""
-    for candidate in _CANDIDATES:
-        if (candidate / "dashboard.js").is_file():
-            return candidate
-    searched = ", ".join(str(c) for c in _CANDIDATES)
-    msg = f"the dashboard's front-end files are missing (looked in {searched}); reinstall nnhp-magics."
-    raise FileNotFoundError(msg)
+def bundle_file(name: str) -> Path:
+    """One built front-end file, e.g. ``bundle_file("dashboard.js")``."""
+    path = STATIC / name
+    if not path.is_file():
+        msg = f"the widgets' front-end file {path} is missing; reinstall nnhp-magics."
+        raise FileNotFoundError(msg)
+    return path
 
 
-def widget_file(name: str) -> Path:
-    """One front-end file, e.g. ``widget_file("dashboard.js")``."""
-    return widgets_dir() / name
-
-
-def widget_module(*names: str) -> str:
-    """One ES module from several front-end files, in order (a widget's code split by job, shipped as one)."""
-    return "\n".join(widget_file(name).read_text() for name in names)
+def redrawn_traits(widget: type[traitlets.HasTraits]) -> list[str]:
+    """The synced traits a widget class declares itself (not ipywidgets' own), but ``constants``: what its front end redraws on."""
+    return [name for name in widget.class_own_traits(sync=True) if name != "constants"]

@@ -1,6 +1,7 @@
 """The ``%lrfind`` chart: the curve drawn live in the browser, then a learning rate to pick.
 
-``LRFindWidget`` is an anywidget (front end: ``widgets/lrfind.js``) that syncs the
+``LRFindWidget`` is an anywidget (front end: ``widgets/lrfind.js``, bundled into
+``views/static/lrfind.js``) that syncs the
 curve, the suggestion and the steepest descent, and the picked rate ``chosen``,
 both ways: a click, a drag or the slider in the browser sets it in Python, and
 ``lr.chosen = 0.01`` moves the marker. ``WidgetView`` feeds it from the range
@@ -18,8 +19,11 @@ import anywidget
 import traitlets
 
 from nnhp_magics.lr_finder.range_test import FAILED, LRFindResult, clip_rate, failure_summary, y_limits
-from nnhp_magics.views.frontend import widget_file, widget_module
+from nnhp_magics.views.frontend import bundle_file, redrawn_traits
 from nnhp_magics.views.lrfind import LiveView, current_cell, static_html
+
+#: The chart's status while the range test runs; then the result's ``stopped``, or FAILED.
+RUNNING = "running"
 
 
 def _finite(values: list[float]) -> list[float | None]:
@@ -30,10 +34,10 @@ def _finite(values: list[float]) -> list[float | None]:
 class LRFindWidget(anywidget.AnyWidget):  # type: ignore[misc]
     """The range test's chart: synced curve and readings, and the picked rate ``chosen``, clipped to ``[low, high]``."""
 
-    _esm = widget_module("dom.js", "lrfind.js")
-    _css = widget_file("lrfind.css")
+    _esm = bundle_file("lrfind.js")
+    _css = bundle_file("lrfind.css")
 
-    status = traitlets.Unicode("running").tag(sync=True)
+    status = traitlets.Unicode(RUNNING).tag(sync=True)
     steps = traitlets.Int(0).tag(sync=True)
     lrs = traitlets.List().tag(sync=True)
     losses = traitlets.List().tag(sync=True)
@@ -45,9 +49,15 @@ class LRFindWidget(anywidget.AnyWidget):  # type: ignore[misc]
     steepest = traitlets.Float(None, allow_none=True).tag(sync=True)
     chosen = traitlets.Float(None, allow_none=True).tag(sync=True)
     summary = traitlets.Unicode("").tag(sync=True)
+    #: Names the front end takes from Python instead of restating them: the traits it redraws on, the statuses.
+    constants = traitlets.Dict().tag(sync=True)
 
     def __repr__(self) -> str:
         return "[nnhp-magics lrfind chart: interactive while its kernel runs; the static plot follows]"
+
+    @traitlets.default("constants")
+    def _constants(self) -> dict[str, Any]:
+        return {"synced": redrawn_traits(LRFindWidget), "running": RUNNING, "failed": FAILED}
 
     @traitlets.validate("chosen")
     def _inside_the_range(self, proposal: dict[str, Any]) -> float | None:

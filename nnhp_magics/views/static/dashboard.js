@@ -1,0 +1,899 @@
+// Built by scripts/build_widgets.mjs from widgets/: edit those files, then run `npm run build`.
+
+// widgets/dom.js
+var SVG_NS = "http://www.w3.org/2000/svg";
+function h(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs)) {
+    if (key === "class") node.className = value;
+    else if (key === "dataset") Object.assign(node.dataset, value);
+    else if (key === "text") node.textContent = value;
+    else node.setAttribute(key, value);
+  }
+  for (const child of children) node.append(child);
+  return node;
+}
+function s(tag, attrs = {}, text = "") {
+  const node = document.createElementNS(SVG_NS, tag);
+  for (const [key, value] of Object.entries(attrs)) node.setAttribute(key, String(value));
+  if (text) node.textContent = text;
+  return node;
+}
+async function copyText(text) {
+  try {
+    await navigator.clipboard.writeText(text);
+    return true;
+  } catch (_) {
+    const area = h("textarea", { class: "nnhp-copy-buffer", style: "position: fixed; left: -9999px;" });
+    area.value = text;
+    document.body.append(area);
+    area.select();
+    let ok = false;
+    try {
+      ok = document.execCommand("copy");
+    } catch (_2) {
+      ok = false;
+    }
+    area.remove();
+    return ok;
+  }
+}
+
+// widgets/format.js
+function fmt(value, digits = 4) {
+  if (value === null || value === void 0 || Number.isNaN(value)) return "";
+  if (typeof value !== "number") return String(value);
+  if (Number.isInteger(value) && Math.abs(value) < 1e6) return String(value);
+  const exp = value === 0 ? 0 : Math.floor(Math.log10(Math.abs(value)));
+  if (exp < -4 || exp >= digits) {
+    const [mant, e] = value.toExponential(digits - 1).split("e");
+    const m = mant.includes(".") ? mant.replace(/0+$/, "").replace(/\.$/, "") : mant;
+    const n = Number(e);
+    return `${m}e${n < 0 ? "-" : "+"}${String(Math.abs(n)).padStart(2, "0")}`;
+  }
+  const text = value.toFixed(Math.max(0, digits - 1 - exp));
+  return text.includes(".") ? text.replace(/0+$/, "").replace(/\.$/, "") : text;
+}
+function fmtTime(seconds) {
+  if (seconds === null || seconds === void 0 || !Number.isFinite(seconds)) return "";
+  const t = Math.max(0, Math.round(seconds));
+  if (t < 60) return `${t}s`;
+  const hh = Math.floor(t / 3600), mm = Math.floor(t % 3600 / 60), ss = String(t % 60).padStart(2, "0");
+  return hh ? `${hh}:${String(mm).padStart(2, "0")}:${ss}` : `${mm}:${ss}`;
+}
+function paramText(value) {
+  if (value === void 0) return "";
+  if (value === null) return "None";
+  if (value === true) return "True";
+  if (value === false) return "False";
+  if (Array.isArray(value)) return `(${value.map(paramText).join(", ")}${value.length === 1 ? "," : ""})`;
+  if (typeof value === "number") return fmt(value, 6);
+  return String(value);
+}
+
+// widgets/explore.js
+var PC = { width: 640, height: 230, top: 28, bottom: 34, left: 40, right: 60 };
+var SCATTER = { width: 210, height: 150, left: 50, right: 14, top: 8, bottom: 30 };
+var SCORE_KEY = "__score__";
+function position(param, value) {
+  if (value === null || value === void 0) return null;
+  if (param.log) return value > 0 ? Math.log10(value) : null;
+  return value;
+}
+function axisExtent(param, positions) {
+  let lo, hi;
+  if (param.labels) {
+    lo = -0.5;
+    hi = param.labels.length - 0.5;
+    return [lo, hi];
+  }
+  const known = positions.filter((v) => v !== null && Number.isFinite(v));
+  const bounds = [param.low, param.high].map((v) => position(param, v)).filter((v) => v !== null && Number.isFinite(v));
+  const all = known.concat(bounds);
+  if (!all.length) return [0, 1];
+  lo = Math.min(...all);
+  hi = Math.max(...all);
+  if (hi - lo < 1e-12) {
+    lo -= 0.5;
+    hi += 0.5;
+  }
+  const pad = (hi - lo) * 0.04;
+  return [lo - pad, hi + pad];
+}
+function axisTicks(axis) {
+  if (axis.param.labels) return axis.param.labels.map((_, i) => i);
+  const bounds = [axis.param.low, axis.param.high].map((v) => position(axis.param, v));
+  if (bounds.every((v) => v !== null && v !== void 0 && Number.isFinite(v))) return bounds;
+  const known = axis.positions.filter((v) => v !== null && Number.isFinite(v));
+  return known.length ? [Math.min(...known), Math.max(...known)] : [];
+}
+function positionText(param, pos) {
+  if (param.labels) return param.labels[Math.round(pos)] ?? "";
+  return fmt(param.log ? 10 ** pos : pos, 3);
+}
+function exploreAxes(data) {
+  const axes = (data.params || []).map((p) => {
+    const positions = p.values.map((v) => position(p, v));
+    return { key: p.name, name: p.name, param: p, positions, extent: axisExtent(p, positions) };
+  });
+  const score = { name: data.objective || "score", log: false, labels: null, low: null, high: null };
+  const scores = (data.scores || []).map((v) => v === null ? null : v);
+  axes.push({ key: SCORE_KEY, name: score.name, param: score, positions: scores, extent: axisExtent(score, scores) });
+  return axes;
+}
+function selectedTrials(data, axes, brushes) {
+  if (!brushes.size) return null;
+  const chosen = /* @__PURE__ */ new Set();
+  (data.trials || []).forEach((trial, i) => {
+    for (const [key, [lo, hi]] of brushes) {
+      const axis = axes.find((a) => a.key === key);
+      const v = axis ? axis.positions[i] : null;
+      if (v === null || v === void 0 || v < lo || v > hi) return;
+    }
+    chosen.add(trial);
+  });
+  return chosen;
+}
+function scoreColour(score, lo, hi, minimize) {
+  if (score === null || hi - lo < 1e-12) return "hsl(215, 60%, 45%)";
+  let t = (score - lo) / (hi - lo);
+  if (!minimize) t = 1 - t;
+  return `hsl(${Math.round(215 - 205 * t)}, 65%, ${Math.round(42 + 8 * t)}%)`;
+}
+function buildExplore(constants) {
+  const ui = {};
+  ui.selectionText = h("span", { class: "nnhp-selection" });
+  ui.clear = h("button", { class: "nnhp-clear", type: "button", text: "clear selection" });
+  ui.importances = h("div", { class: "nnhp-importances" });
+  ui.importanceNote = h("div", { class: "nnhp-importance-note" });
+  ui.scatters = h("div", { class: "nnhp-scatters" });
+  ui.parallel = s("svg", { class: "nnhp-parallel", viewBox: `0 0 ${PC.width} ${PC.height}`, role: "img" });
+  ui.refineButton = h("button", { class: "nnhp-refine", type: "button", text: "Refine" });
+  ui.refineSource = h("span", { class: "nnhp-refine-source" });
+  ui.spec = h("textarea", { class: "nnhp-refine-spec", rows: "6", spellcheck: "false" });
+  ui.strategy = h("select", { class: "nnhp-round-strategy" }, ...constants.strategies.map((n) => h("option", { value: n, text: n })));
+  ui.trials = h("input", {
+    class: "nnhp-round-trials",
+    type: "number",
+    min: "1",
+    step: "1",
+    value: String(constants.round_trials)
+  });
+  ui.run = h("button", { class: "nnhp-run-round", type: "button", text: "Run again" });
+  ui.copyCell = h("button", { class: "nnhp-copy-cell", type: "button", text: "copy as cell" });
+  ui.refineNotice = h("div", { class: "nnhp-refine-notice" });
+  ui.rounds = h("div", { class: "nnhp-rounds" });
+  const section = (title, ...children) => h("section", { class: "nnhp-explore-section" }, h("h4", { text: title }), ...children);
+  ui.root = h(
+    "div",
+    { class: "nnhp-explore nnhp-hidden" },
+    h(
+      "div",
+      { class: "nnhp-explore-head" },
+      h("span", { class: "nnhp-explore-title", text: "Explore" }),
+      ui.selectionText,
+      ui.clear
+    ),
+    section("What mattered", ui.importances, ui.importanceNote),
+    section("Score against each parameter (drag across a plot to select)", ui.scatters),
+    section("Parallel coordinates (drag along an axis to select)", ui.parallel),
+    section(
+      "Refine and run again",
+      h("div", { class: "nnhp-refine-tools" }, ui.refineButton, ui.refineSource),
+      ui.spec,
+      h(
+        "div",
+        { class: "nnhp-refine-tools" },
+        h("label", {}, "strategy ", ui.strategy),
+        h("label", {}, "trials ", ui.trials),
+        ui.run,
+        ui.copyCell
+      ),
+      ui.refineNotice,
+      ui.rounds
+    )
+  );
+  return ui;
+}
+function drawImportances(ui, payload) {
+  const values = payload.values || [];
+  ui.importances.replaceChildren();
+  if (payload.pending) {
+    ui.importanceNote.textContent = "computing importances (fANOVA)…";
+    return;
+  }
+  ui.importanceNote.textContent = payload.error || (values.length ? "fANOVA importances (Optuna); a conditional parameter is scored over the trials where it was active." : "");
+  const top = Math.max(1e-12, ...values.map(([, v]) => v));
+  for (const [name, value] of values) {
+    const fill = h("div", { class: "nnhp-importance-fill" });
+    fill.style.width = `${100 * value / top}%`;
+    ui.importances.append(h(
+      "div",
+      { class: "nnhp-importance", dataset: { param: name } },
+      h("span", { class: "nnhp-importance-name", text: name }),
+      h("div", { class: "nnhp-importance-bar" }, fill),
+      h("span", { class: "nnhp-importance-value", text: fmt(value, 3) })
+    ));
+  }
+}
+function brushable(svg, axisKey, toPosition, vertical, onBrush) {
+  let start = null;
+  const local = (event) => {
+    const matrix = svg.getScreenCTM();
+    const p = new DOMPoint(event.clientX, event.clientY).matrixTransform(matrix.inverse());
+    return vertical ? p.y : p.x;
+  };
+  return (target) => {
+    target.addEventListener("mousedown", (event) => {
+      event.preventDefault();
+      start = local(event);
+      const move = (e) => onBrush(axisKey, start, local(e), toPosition, false);
+      const up = (e) => {
+        window.removeEventListener("mousemove", move);
+        window.removeEventListener("mouseup", up);
+        onBrush(axisKey, start, local(e), toPosition, true);
+        start = null;
+      };
+      window.addEventListener("mousemove", move);
+      window.addEventListener("mouseup", up);
+    });
+  };
+}
+function drawParallel(ui, data, axes, brushes, chosen, onBrush) {
+  const svg = ui.parallel;
+  svg.replaceChildren();
+  const n = axes.length;
+  const x = (k) => PC.left + (n === 1 ? 0.5 : k / (n - 1)) * (PC.width - PC.left - PC.right);
+  const y = (axis, v) => PC.top + (1 - (v - axis.extent[0]) / (axis.extent[1] - axis.extent[0])) * (PC.height - PC.top - PC.bottom);
+  const scores = (data.scores || []).filter((v) => v !== null);
+  const lo = Math.min(...scores), hi = Math.max(...scores);
+  const lines = s("g", { class: "nnhp-pc-lines" });
+  (data.trials || []).forEach((trial, i) => {
+    let d = "";
+    axes.forEach((axis, k) => {
+      const v = axis.positions[i];
+      if (v === null || v === void 0) return;
+      d += `${d ? "L" : "M"}${x(k).toFixed(1)},${y(axis, v).toFixed(1)}`;
+    });
+    const on = !chosen || chosen.has(trial);
+    const line = s("path", { d, class: `nnhp-pc-line${on ? " nnhp-on" : " nnhp-off"}`, "data-trial": trial });
+    if (on) line.setAttribute("stroke", scoreColour(data.scores[i], lo, hi, data.minimize !== false));
+    lines.append(line);
+  });
+  svg.append(lines);
+  axes.forEach((axis, k) => {
+    const g = s("g", { class: "nnhp-pc-axis", "data-param": axis.key });
+    const top = PC.top, bottom = PC.height - PC.bottom;
+    g.append(s("line", { x1: x(k), x2: x(k), y1: top, y2: bottom, class: "nnhp-pc-spine" }));
+    const title = s("text", { x: x(k), y: 14, "text-anchor": "middle", class: "nnhp-axis-text nnhp-pc-name" });
+    title.textContent = axis.key === SCORE_KEY ? axis.name : `${axis.name}${axis.param.log ? " (log)" : ""}`;
+    g.append(title);
+    for (const t of axisTicks(axis)) {
+      const label = s("text", { x: x(k) + 4, y: y(axis, t) + 4, class: "nnhp-axis-text" });
+      label.textContent = positionText(axis.param, t);
+      g.append(label);
+    }
+    const brush = brushes.get(axis.key);
+    if (brush) {
+      const [a, b] = [y(axis, brush[1]), y(axis, brush[0])];
+      g.append(s("rect", { x: x(k) - 7, width: 14, y: a, height: Math.max(1, b - a), class: "nnhp-brush" }));
+    }
+    const hit = s("rect", { x: x(k) - 12, width: 24, y: top, height: bottom - top, class: "nnhp-pc-hit", "data-param": axis.key });
+    const toPosition = (py) => axis.extent[0] + (1 - (py - top) / (bottom - top)) * (axis.extent[1] - axis.extent[0]);
+    brushable(svg, axis.key, toPosition, true, onBrush)(hit);
+    g.append(hit);
+    svg.append(g);
+  });
+  svg.dataset.lines = String((data.trials || []).length);
+}
+function drawScatters(ui, data, axes, brushes, chosen, onBrush) {
+  ui.scatters.replaceChildren();
+  const scoreAxis = axes[axes.length - 1];
+  const W = SCATTER.width, H = SCATTER.height;
+  const yOf = (v) => SCATTER.top + (1 - (v - scoreAxis.extent[0]) / (scoreAxis.extent[1] - scoreAxis.extent[0])) * (H - SCATTER.top - SCATTER.bottom);
+  for (const axis of axes.slice(0, -1)) {
+    const svg = s("svg", { class: "nnhp-scatter", viewBox: `0 0 ${W} ${H}`, "data-param": axis.key, role: "img" });
+    const xOf = (v) => SCATTER.left + (v - axis.extent[0]) / (axis.extent[1] - axis.extent[0]) * (W - SCATTER.left - SCATTER.right);
+    const brush = brushes.get(axis.key);
+    if (brush) {
+      svg.append(s("rect", {
+        x: xOf(brush[0]),
+        width: Math.max(1, xOf(brush[1]) - xOf(brush[0])),
+        y: SCATTER.top,
+        height: H - SCATTER.top - SCATTER.bottom,
+        class: "nnhp-brush"
+      }));
+    }
+    for (const t of axisTicks(scoreAxis)) {
+      const label = s("text", { x: SCATTER.left - 4, y: yOf(t) + 4, "text-anchor": "end", class: "nnhp-axis-text" });
+      label.textContent = fmt(t, 3);
+      svg.append(label);
+    }
+    const ticks = axisTicks(axis);
+    ticks.forEach((t, i) => {
+      const edge = axis.param.labels ? "middle" : i === 0 ? "start" : "end";
+      const label = s("text", { x: xOf(t), y: H - 16, "text-anchor": edge, class: "nnhp-axis-text" });
+      label.textContent = positionText(axis.param, t);
+      svg.append(label);
+    });
+    const name = s("text", { x: (SCATTER.left + W) / 2, y: H - 3, "text-anchor": "middle", class: "nnhp-axis-text nnhp-pc-name" });
+    name.textContent = `${axis.name}${axis.param.log ? " (log)" : ""}`;
+    svg.append(name);
+    let points = 0;
+    (data.trials || []).forEach((trial, i) => {
+      const v = axis.positions[i], score = scoreAxis.positions[i];
+      if (v === null || v === void 0 || score === null) return;
+      const jitter = axis.param.labels ? (trial * 37 % 11 - 5) * 0.03 : 0;
+      const on = !chosen || chosen.has(trial);
+      svg.append(s("circle", {
+        cx: xOf(v + jitter),
+        cy: yOf(score),
+        r: 3.2,
+        "data-trial": trial,
+        class: `nnhp-point${on ? " nnhp-on" : " nnhp-off"}`
+      }));
+      points += 1;
+    });
+    svg.dataset.points = String(points);
+    const hit = s("rect", {
+      x: SCATTER.left,
+      y: SCATTER.top,
+      width: W - SCATTER.left - SCATTER.right,
+      height: H - SCATTER.top - SCATTER.bottom,
+      class: "nnhp-scatter-hit"
+    });
+    const toPosition = (px) => axis.extent[0] + (px - SCATTER.left) / (W - SCATTER.left - SCATTER.right) * (axis.extent[1] - axis.extent[0]);
+    brushable(svg, axis.key, toPosition, false, onBrush)(hit);
+    svg.append(hit);
+    ui.scatters.append(svg);
+  }
+}
+function drawExplore(ex, model, view, onSelection) {
+  const data = model.get("explore") || {};
+  const status = model.get("status");
+  ex.root.classList.toggle("nnhp-hidden", !data.trials);
+  if (!data.trials) return;
+  const axes = exploreAxes(data);
+  const chosen = selectedTrials(data, axes, view.brushes);
+  view.selection = chosen;
+  const complete = data.trials.length;
+  ex.selectionText.textContent = chosen ? `${chosen.size} of ${complete} complete trials selected` : `${complete} complete trials${data.error ? ` · ${data.error}` : ""}`;
+  ex.selectionText.dataset.selected = chosen ? String(chosen.size) : "";
+  ex.clear.disabled = !chosen;
+  drawImportances(ex, model.get("importances") || {});
+  const onBrush = (key, a, b, toPosition, done) => {
+    const [p, q] = [toPosition(a), toPosition(b)];
+    if (done && Math.abs(a - b) < 3) view.brushes.delete(key);
+    else view.brushes.set(key, [Math.min(p, q), Math.max(p, q)]);
+    onSelection();
+    if (done) sendSelection(model, view);
+  };
+  drawScatters(ex, data, axes, view.brushes, chosen, onBrush);
+  drawParallel(ex, data, axes, view.brushes, chosen, onBrush);
+  const running = status === view.constants.running;
+  const block = model.get("round_block") || "";
+  ex.run.disabled = running || Boolean(block) || !ex.spec.value.trim();
+  ex.run.title = block || "Run this spec as the next round: its trials join this leaderboard and study";
+  ex.refineButton.textContent = chosen ? `Refine around the ${chosen.size} selected` : `Refine around the top ${Math.round(100 * view.constants.refine_top)}%`;
+  ex.refineButton.disabled = chosen !== null && chosen.size === 0;
+  const rounds = model.get("rounds") || [];
+  ex.rounds.replaceChildren(...rounds.map((r) => h(
+    "div",
+    { class: "nnhp-round", dataset: { round: r.round } },
+    `round ${r.round}: ${r.strategy}, ${r.trials} trials`
+  )));
+}
+function sendSelection(model, view) {
+  model.set("selected", view.selection ? [...view.selection].sort((a, b) => a - b) : []);
+  model.save_changes();
+}
+function fillRefine(ex, model) {
+  const refine = model.get("refine") || {};
+  if (refine.error) {
+    ex.refineNotice.textContent = refine.error;
+    ex.refineNotice.dataset.kind = "error";
+    return;
+  }
+  ex.spec.value = refine.spec || "";
+  if (refine.strategy) ex.strategy.value = refine.strategy;
+  if (refine.trials) ex.trials.value = String(refine.trials);
+  ex.refineSource.textContent = refine.selected && refine.selected.length ? `around trials ${refine.selected.join(", ")}` : "around the best quarter of complete trials";
+  ex.refineNotice.textContent = "";
+  ex.refineNotice.dataset.kind = "";
+}
+function cellText(line, strategy, trials, spec) {
+  const head = line ? `${line} --strategy ${strategy} --trials ${trials}
+` : "";
+  return head + spec.replace(/^\n+/, "");
+}
+function showRunNotice(ex, view, notice) {
+  if (!view.awaitingRun) return;
+  view.awaitingRun = false;
+  ex.refineNotice.textContent = notice.text || "";
+  ex.refineNotice.dataset.kind = notice.kind || "";
+}
+function wireExplore(ex, model, view, redraw) {
+  view.brushes = /* @__PURE__ */ new Map();
+  view.selection = null;
+  ex.clear.addEventListener("click", () => {
+    view.brushes.clear();
+    redraw();
+    sendSelection(model, view);
+  });
+  ex.refineButton.addEventListener("click", () => {
+    ex.refineNotice.textContent = "refining…";
+    ex.refineNotice.dataset.kind = "busy";
+    model.send({
+      type: "refine",
+      run_id: model.get("run_id"),
+      top: view.constants.refine_top,
+      selected: view.selection ? [...view.selection] : null
+    });
+  });
+  for (const field of [ex.spec, ex.trials]) {
+    field.addEventListener("keydown", (event) => event.stopPropagation());
+    field.addEventListener("input", () => {
+      ex.run.disabled = Boolean(model.get("round_block")) || !ex.spec.value.trim();
+    });
+  }
+  ex.run.addEventListener("click", () => {
+    ex.refineNotice.textContent = "starting the next round…";
+    ex.refineNotice.dataset.kind = "busy";
+    ex.run.disabled = true;
+    view.awaitingRun = true;
+    view.brushes.clear();
+    model.send({
+      type: "run",
+      run_id: model.get("run_id"),
+      spec: ex.spec.value,
+      strategy: ex.strategy.value,
+      trials: ex.trials.value
+    });
+  });
+  ex.copyCell.addEventListener("click", async () => {
+    const refine = model.get("refine") || {};
+    const text = cellText(refine.line, ex.strategy.value, ex.trials.value, ex.spec.value);
+    ex.copyCell.dataset.copied = text;
+    const ok = await copyText(text);
+    ex.copyCell.textContent = ok ? "copied" : "select and copy";
+    setTimeout(() => {
+      ex.copyCell.textContent = "copy as cell";
+    }, 1500);
+  });
+  const onRefine = () => fillRefine(ex, model);
+  model.on("change:refine", onRefine);
+  fillRefine(ex, model);
+  return () => model.off("change:refine", onRefine);
+}
+
+// widgets/dashboard.js
+var CHART = { width: 640, height: 240, left: 58, right: 14, top: 10, bottom: 34 };
+var LEGEND = [
+  ["loss", "running trial: loss"],
+  ["val", "running trial: val_loss"],
+  ["done", "finished trials"],
+  ["best", "best trial"]
+];
+function compareValues(a, b, ascending) {
+  const blankA = a === void 0 || a === null || a === "", blankB = b === void 0 || b === null || b === "";
+  if (blankA || blankB) return blankA === blankB ? 0 : blankA ? 1 : -1;
+  let order;
+  if (typeof a === "number" && typeof b === "number") order = a - b;
+  else if (typeof a === "boolean" && typeof b === "boolean") order = Number(a) - Number(b);
+  else order = paramText(a).localeCompare(paramText(b), void 0, { numeric: true });
+  return ascending ? order : -order;
+}
+function columns(info) {
+  const cols = [
+    { key: "trial", label: "#" },
+    { key: "state", label: "state" },
+    { key: "score", label: info.objective || "score" }
+  ];
+  if (info.cv) cols.push({ key: "std", label: "±" });
+  for (const name of info.params || []) cols.push({ key: `p:${name}`, label: name, param: name });
+  cols.push({ key: "epochs", label: "epochs" }, { key: "seconds", label: "seconds" });
+  if ((info.round || 1) > 1) cols.push({ key: "round", label: "round" });
+  return cols;
+}
+function cellValue(row, col, live) {
+  if (col.param) return row.params ? row.params[col.param] : void 0;
+  if (live && (col.key === "epochs" || col.key === "seconds")) {
+    return col.key === "epochs" ? live.epoch : live.seconds;
+  }
+  return row[col.key];
+}
+function sortRows(rows, sort, info, liveByTrial = /* @__PURE__ */ new Map()) {
+  const minimize = info.direction !== "max";
+  const out = rows.slice();
+  if (!sort) {
+    return out.sort((a, b) => compareValues(a.score, b.score, minimize) || a.trial - b.trial);
+  }
+  const col = columns(info).find((c) => c.key === sort.key) || { key: sort.key };
+  let ascending = sort.ascending;
+  if (col.key === "score" && !minimize) ascending = !ascending;
+  return out.sort((a, b) => compareValues(cellValue(a, col, liveByTrial.get(a.trial)), cellValue(b, col, liveByTrial.get(b.trial)), ascending) || a.trial - b.trial);
+}
+function buildSkeleton(constants) {
+  const ui = {};
+  ui.title = h("span", { class: "nnhp-title" });
+  ui.status = h("span", { class: "nnhp-status" });
+  ui.counter = h("span", { class: "nnhp-counter" });
+  ui.elapsed = h("span", { class: "nnhp-elapsed" });
+  ui.eta = h("span", { class: "nnhp-eta" });
+  ui.bestScore = h("span", { class: "nnhp-best-score" });
+  const header = h(
+    "div",
+    { class: "nnhp-header" },
+    h("div", { class: "nnhp-header-line" }, ui.title, ui.status),
+    h("div", { class: "nnhp-header-line nnhp-facts" }, ui.counter, ui.elapsed, ui.eta, ui.bestScore)
+  );
+  ui.trialsFill = h("div", { class: "nnhp-fill" });
+  ui.trialsLabel = h("span", { class: "nnhp-bar-label" });
+  ui.epochFill = h("div", { class: "nnhp-fill" });
+  ui.epochLabel = h("span", { class: "nnhp-bar-label" });
+  ui.epochRow = h(
+    "div",
+    { class: "nnhp-bar-row nnhp-epoch-row" },
+    h("div", { class: "nnhp-bar nnhp-epoch-bar" }, ui.epochFill),
+    ui.epochLabel
+  );
+  const progress = h(
+    "div",
+    { class: "nnhp-progress" },
+    h("div", { class: "nnhp-bar-row" }, h("div", { class: "nnhp-bar nnhp-trials-bar" }, ui.trialsFill), ui.trialsLabel),
+    ui.epochRow
+  );
+  ui.svg = s("svg", { class: "nnhp-chart", viewBox: `0 0 ${CHART.width} ${CHART.height}`, role: "img" });
+  ui.tooltip = h("div", { class: "nnhp-tooltip" });
+  ui.logToggle = h("input", { type: "checkbox", class: "nnhp-log-toggle" });
+  ui.legend = h("span", { class: "nnhp-legend" });
+  const chart = h(
+    "div",
+    { class: "nnhp-chart-box" },
+    h(
+      "div",
+      { class: "nnhp-chart-tools" },
+      ui.legend,
+      h("label", { class: "nnhp-log-label" }, ui.logToggle, " log y")
+    ),
+    h("div", { class: "nnhp-chart-area" }, ui.svg, ui.tooltip)
+  );
+  ui.table = h("table", { class: "nnhp-board" });
+  const board = h("div", { class: "nnhp-board-box" }, ui.table);
+  ui.code = h("code", { class: "nnhp-best-code" });
+  ui.copy = h("button", { class: "nnhp-copy", type: "button", text: "copy as code" });
+  ui.bestBox = h(
+    "div",
+    { class: "nnhp-best" },
+    h("span", { class: "nnhp-best-label", text: "best parameters" }),
+    ui.code,
+    ui.copy
+  );
+  ui.stop = h("button", { class: "nnhp-stop", type: "button", text: "Stop" });
+  ui.path = h("input", { class: "nnhp-export-path", type: "text", spellcheck: "false" });
+  ui.exportButton = h("button", { class: "nnhp-export", type: "button", text: "Export" });
+  ui.overwrite = h("input", { type: "checkbox", class: "nnhp-overwrite" });
+  ui.notice = h("span", { class: "nnhp-notice" });
+  const controls = h(
+    "div",
+    { class: "nnhp-controls" },
+    ui.stop,
+    h(
+      "span",
+      { class: "nnhp-export-box" },
+      ui.path,
+      ui.exportButton,
+      h("label", { class: "nnhp-overwrite-label" }, ui.overwrite, " overwrite")
+    ),
+    ui.notice
+  );
+  ui.explore = buildExplore(constants);
+  ui.root = h("div", { class: "nnhp-dash" }, header, progress, chart, board, ui.bestBox, controls, ui.explore.root);
+  return ui;
+}
+function chartSeries(curves, running, best) {
+  const series = [];
+  for (const c of curves) {
+    const isBest = best && best.trial === c.trial;
+    series.push({ trial: c.trial, metric: c.metric, values: c.values, kind: isBest ? "best" : "done" });
+  }
+  series.sort((a, b) => (a.kind === "best") - (b.kind === "best"));
+  for (const r of running) {
+    const fold = r.folds > 1 ? ` (fold ${r.fold}/${r.folds})` : "";
+    series.push({ trial: r.trial, metric: `loss${fold}`, values: r.loss, kind: "loss" });
+    if (r.val_loss.some((v) => v !== null)) {
+      series.push({ trial: r.trial, metric: `val_loss${fold}`, values: r.val_loss, kind: "val" });
+    }
+  }
+  return series;
+}
+function drawChart(ui, series, logY) {
+  const svg = ui.svg;
+  svg.replaceChildren();
+  const W = CHART.width, H = CHART.height;
+  const ok = (v) => v !== null && Number.isFinite(v) && (!logY || v > 0);
+  const values = series.flatMap((sr) => sr.values.filter(ok));
+  const maxLen = Math.max(1, ...series.map((sr) => sr.values.length));
+  let points = 0;
+  ui.points = [];
+  if (!values.length) {
+    svg.append(Object.assign(
+      s("text", { x: W / 2, y: H / 2, "text-anchor": "middle", class: "nnhp-axis-text" }),
+      { textContent: "curves appear after the first epoch" }
+    ));
+    svg.dataset.points = "0";
+    return;
+  }
+  const ty = logY ? Math.log10 : (v) => v;
+  let lo = Math.min(...values.map(ty)), hi = Math.max(...values.map(ty));
+  if (hi - lo < 1e-12) {
+    lo -= 0.5;
+    hi += 0.5;
+  }
+  const pad = (hi - lo) * 0.05;
+  lo -= pad;
+  hi += pad;
+  const x = (i) => CHART.left + (maxLen === 1 ? 0.5 : i / (maxLen - 1)) * (W - CHART.left - CHART.right);
+  const y = (v) => CHART.top + (1 - (ty(v) - lo) / (hi - lo)) * (H - CHART.top - CHART.bottom);
+  const axes = s("g", { class: "nnhp-axes" });
+  for (let k = 0; k <= 4; k++) {
+    const tv = lo + (hi - lo) * k / 4;
+    const py = CHART.top + (1 - k / 4) * (H - CHART.top - CHART.bottom);
+    axes.append(s("line", { x1: CHART.left, x2: W - CHART.right, y1: py, y2: py, class: "nnhp-grid" }));
+    const label = s("text", { x: CHART.left - 6, y: py + 4, "text-anchor": "end", class: "nnhp-axis-text" });
+    label.textContent = fmt(logY ? 10 ** tv : tv, 3);
+    axes.append(label);
+  }
+  const step = Math.max(1, Math.ceil(maxLen / 8));
+  for (let i = 0; i < maxLen; i += step) {
+    const label = s("text", { x: x(i), y: H - 18, "text-anchor": "middle", class: "nnhp-axis-text" });
+    label.textContent = String(i + 1);
+    axes.append(label);
+  }
+  const xLabel = s("text", { x: (CHART.left + W - CHART.right) / 2, y: H - 3, "text-anchor": "middle", class: "nnhp-axis-text" });
+  xLabel.textContent = "epoch";
+  axes.append(xLabel);
+  svg.append(axes);
+  for (const sr of series) {
+    const group = s("g", { class: `nnhp-series nnhp-series-${sr.kind}`, "data-trial": sr.trial });
+    let path = "";
+    sr.values.forEach((v, i) => {
+      if (!ok(v)) return;
+      path += `${path && ok(sr.values[i - 1]) ? "L" : "M"}${x(i).toFixed(1)},${y(v).toFixed(1)}`;
+      ui.points.push({ x: x(i), y: y(v), trial: sr.trial, epoch: i + 1, metric: sr.metric, value: v });
+      points += 1;
+    });
+    group.append(s("path", { d: path, class: "nnhp-line" }));
+    if (sr.kind === "loss" || sr.kind === "val") {
+      sr.values.forEach((v, i) => ok(v) && group.append(s("circle", { cx: x(i), cy: y(v), r: 2.5, class: "nnhp-dot" })));
+    }
+    svg.append(group);
+  }
+  ui.marker = s("circle", { r: 4, class: "nnhp-hover-dot", visibility: "hidden" });
+  svg.append(ui.marker);
+  svg.dataset.points = String(points);
+}
+function drawLegend(ui, series) {
+  const kinds = new Set(series.map((sr) => sr.kind));
+  const best = series.find((sr) => sr.kind === "best");
+  ui.legend.replaceChildren(...LEGEND.filter(([kind]) => kinds.has(kind)).map(([kind, text]) => h("span", { class: `nnhp-key nnhp-key-${kind}` }, h("i"), kind === "best" ? `${text} (#${best.trial})` : text)));
+}
+function hover(ui, event) {
+  const matrix = ui.svg.getScreenCTM();
+  if (!matrix || !ui.points || !ui.points.length) return;
+  const p = new DOMPoint(event.clientX, event.clientY).matrixTransform(matrix.inverse());
+  let nearest = null, distance = Infinity;
+  for (const pt of ui.points) {
+    const d = (pt.x - p.x) ** 2 + (pt.y - p.y) ** 2;
+    if (d < distance) {
+      distance = d;
+      nearest = pt;
+    }
+  }
+  if (!nearest || distance > 40 ** 2) {
+    hideHover(ui);
+    return;
+  }
+  ui.marker.setAttribute("cx", nearest.x);
+  ui.marker.setAttribute("cy", nearest.y);
+  ui.marker.setAttribute("visibility", "visible");
+  ui.tooltip.textContent = `trial ${nearest.trial} · epoch ${nearest.epoch} · ${nearest.metric} ${fmt(nearest.value, 5)}`;
+  const box = ui.svg.getBoundingClientRect();
+  ui.tooltip.style.left = `${nearest.x / CHART.width * box.width + 8}px`;
+  ui.tooltip.style.top = `${nearest.y / CHART.height * box.height - 28}px`;
+  ui.tooltip.classList.add("nnhp-visible");
+}
+function hideHover(ui) {
+  if (ui.marker) ui.marker.setAttribute("visibility", "hidden");
+  ui.tooltip.classList.remove("nnhp-visible");
+}
+function drawTable(ui, model, view) {
+  const info = model.get("info") || {};
+  const best = model.get("best") || {};
+  const liveByTrial = new Map((model.get("running") || []).map((r) => [r.trial, r]));
+  const cols = columns(info);
+  const head = h("thead");
+  const headRow = h("tr");
+  for (const col of cols) {
+    const sorted = view.sort && view.sort.key === col.key;
+    const th = h("th", { dataset: { key: col.key }, title: `sort by ${col.label}` }, col.label);
+    if (sorted) th.classList.add(view.sort.ascending ? "nnhp-sorted-asc" : "nnhp-sorted-desc");
+    th.addEventListener("click", () => {
+      const again = view.sort && view.sort.key === col.key;
+      view.sort = { key: col.key, ascending: again ? !view.sort.ascending : true };
+      drawTable(ui, model, view);
+    });
+    headRow.append(th);
+  }
+  head.append(headRow);
+  const body = h("tbody");
+  const rows = (model.get("trials") || []).filter((row) => !view.selection || view.selection.has(row.trial));
+  for (const row of sortRows(rows, view.sort, info, liveByTrial)) {
+    const live = liveByTrial.get(row.trial);
+    const tr = h("tr", {
+      class: `nnhp-row nnhp-row-${row.state}`,
+      dataset: { trial: row.trial, state: row.state, round: row.round || 1 }
+    });
+    if (best.trial === row.trial) tr.classList.add("nnhp-best-row");
+    for (const col of cols) {
+      const value = cellValue(row, col, live);
+      const td = h("td", { dataset: { key: col.key } });
+      if (col.key === "state") {
+        td.append(row.state);
+        if (row.error) td.append(h("div", { class: "nnhp-reason", title: row.error, text: row.error }));
+      } else if (col.key === "score") {
+        td.textContent = row.state === view.constants.running ? "…" : fmt(value, 5);
+      } else if (col.param) {
+        td.textContent = paramText(value);
+      } else if (col.key === "seconds") {
+        td.textContent = value === null || value === void 0 ? "" : fmt(value, 3);
+      } else {
+        td.textContent = fmt(value);
+      }
+      tr.append(td);
+    }
+    body.append(tr);
+  }
+  ui.table.replaceChildren(head, body);
+}
+function drawHeader(ui, model, view) {
+  const info = model.get("info") || {};
+  const status = model.get("status");
+  const trials = model.get("trials") || [];
+  const running = model.get("running") || [];
+  const best = model.get("best") || {};
+  const budget = info.budget || 0;
+  const counted = trials.filter((t) => view.constants.counted.includes(t.state)).length;
+  const live = status === view.constants.running;
+  const round = (info.round || 1) > 1 ? ` · round ${info.round}` : "";
+  ui.title.textContent = info.strategy ? `${info.strategy} search · ${info.objective} (${info.direction})${info.cv ? ` · ${info.cv}-fold CV` : ""}${round}` : "waiting for the search to start";
+  ui.status.textContent = model.get("stopping") && live ? "stopping…" : status;
+  ui.status.dataset.status = status;
+  const current = live ? Math.min(budget, counted + Math.max(1, running.length)) : counted;
+  ui.counter.textContent = live ? `trial ${current} of ${budget}` : `${counted} of ${budget} trials`;
+  ui.counter.dataset.finished = String(counted);
+  ui.counter.dataset.budget = String(budget);
+  ui.trialsFill.style.width = `${budget ? 100 * counted / budget : 0}%`;
+  ui.trialsLabel.textContent = `${counted}/${budget} trials`;
+  ui.bestScore.textContent = best.trial === void 0 ? "best: –" : `best ${fmt(best.score, 5)} (trial ${best.trial})`;
+  const first = running[0];
+  ui.epochRow.classList.toggle("nnhp-hidden", !first);
+  if (first) {
+    const max = first.max_epochs || info.max_epochs || first.epoch;
+    ui.epochFill.style.width = `${max ? 100 * first.epoch / max : 0}%`;
+    const fold = first.folds > 1 ? ` · fold ${first.fold}/${first.folds}` : "";
+    ui.epochLabel.textContent = `trial ${first.trial} · epoch ${first.epoch}/${max}${fold}`;
+  }
+  tick(ui, model, view);
+}
+function tick(ui, model, view) {
+  const clock = model.get("clock") || {};
+  const live = model.get("status") === view.constants.running;
+  const since = live ? (performance.now() - view.clockAt) / 1e3 : 0;
+  ui.elapsed.textContent = `elapsed ${fmtTime((clock.elapsed || 0) + since)}`;
+  const eta = clock.eta === null || clock.eta === void 0 || !live ? null : Math.max(0, clock.eta - since);
+  ui.eta.textContent = eta === null ? "" : `ETA ${fmtTime(eta)}`;
+}
+function drawControls(ui, model, view) {
+  const live = model.get("status") === view.constants.running;
+  const stoppable = model.get("stoppable");
+  ui.stop.disabled = !live || !stoppable || model.get("stopping") || view.stopClicked === model.get("run_id");
+  ui.stop.textContent = live && (model.get("stopping") || view.stopClicked === model.get("run_id")) ? "Stopping…" : "Stop";
+  ui.stop.title = live && !stoppable ? "This kernel takes no clicks while a foreground search runs: interrupt the kernel (■) to stop it; finished trials are kept." : "End the search: finished trials are kept, running ones are interrupted.";
+  ui.exportButton.disabled = !model.get("exportable");
+  ui.exportButton.title = model.get("exportable") ? "Save the best model (.keras), its parameters and the leaderboard" : "Export works once the search has ended with a complete trial";
+  const notice = model.get("notice") || {};
+  if (notice.seq !== view.noticeSeq) {
+    view.noticeSeq = notice.seq;
+    ui.notice.textContent = notice.text || "";
+    ui.notice.dataset.kind = notice.kind || "";
+    showRunNotice(ui.explore, view, notice);
+  }
+  const best = model.get("best") || {};
+  ui.bestBox.classList.toggle("nnhp-hidden", !best.code);
+  ui.code.textContent = best.code || "";
+}
+function render({ model, el }) {
+  const constants = model.get("constants");
+  const ui = buildSkeleton(constants);
+  const view = {
+    sort: null,
+    logY: false,
+    clockAt: performance.now(),
+    frame: 0,
+    noticeSeq: void 0,
+    stopClicked: null,
+    constants
+  };
+  ui.path.value = model.get("export_path");
+  const draw = () => {
+    view.frame = 0;
+    ui.root.dataset.runId = model.get("run_id") || "";
+    ui.root.dataset.status = model.get("status") || "";
+    drawHeader(ui, model, view);
+    const series = chartSeries(model.get("curves") || [], model.get("running") || [], model.get("best") || {});
+    drawChart(ui, series, view.logY);
+    drawLegend(ui, series);
+    drawExplore(ui.explore, model, view, selectionChanged);
+    drawTable(ui, model, view);
+    drawControls(ui, model, view);
+  };
+  const selectionChanged = () => {
+    drawExplore(ui.explore, model, view, selectionChanged);
+    drawTable(ui, model, view);
+  };
+  const schedule = () => {
+    if (!view.frame) view.frame = requestAnimationFrame(draw);
+  };
+  const onClock = () => {
+    view.clockAt = performance.now();
+  };
+  ui.logToggle.addEventListener("change", () => {
+    view.logY = ui.logToggle.checked;
+    draw();
+  });
+  ui.svg.addEventListener("mousemove", (event) => hover(ui, event));
+  ui.svg.addEventListener("mouseleave", () => hideHover(ui));
+  ui.copy.addEventListener("click", async () => {
+    const ok = await copyText(ui.code.textContent);
+    ui.copy.textContent = ok ? "copied" : "select and copy";
+    setTimeout(() => {
+      ui.copy.textContent = "copy as code";
+    }, 1500);
+  });
+  ui.stop.addEventListener("click", () => {
+    view.stopClicked = model.get("run_id");
+    model.send({ type: "stop", run_id: model.get("run_id") });
+    drawControls(ui, model, view);
+  });
+  const exportNow = () => {
+    ui.notice.textContent = "saving…";
+    ui.notice.dataset.kind = "busy";
+    model.send({ type: "export", run_id: model.get("run_id"), path: ui.path.value, overwrite: ui.overwrite.checked });
+  };
+  ui.exportButton.addEventListener("click", exportNow);
+  ui.path.addEventListener("keydown", (event) => {
+    event.stopPropagation();
+    if (event.key === "Enter" && !ui.exportButton.disabled) exportNow();
+  });
+  const unwireExplore = wireExplore(ui.explore, model, view, draw);
+  for (const name of constants.synced) model.on(`change:${name}`, schedule);
+  model.on("change:clock", onClock);
+  const timer = setInterval(() => tick(ui, model, view), 1e3);
+  el.append(ui.root);
+  draw();
+  return () => {
+    clearInterval(timer);
+    if (view.frame) cancelAnimationFrame(view.frame);
+    for (const name of constants.synced) model.off(`change:${name}`, schedule);
+    model.off("change:clock", onClock);
+    unwireExplore();
+  };
+}
+var dashboard_default = { render };
+export {
+  chartSeries,
+  compareValues,
+  dashboard_default as default,
+  sortRows
+};

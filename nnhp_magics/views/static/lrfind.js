@@ -1,0 +1,404 @@
+// Built by scripts/build_widgets.mjs from widgets/: edit those files, then run `npm run build`.
+
+// widgets/dom.js
+var SVG_NS = "http://www.w3.org/2000/svg";
+function h(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs)) {
+    if (key === "class") node.className = value;
+    else if (key === "dataset") Object.assign(node.dataset, value);
+    else if (key === "text") node.textContent = value;
+    else node.setAttribute(key, value);
+  }
+  for (const child of children) node.append(child);
+  return node;
+}
+function s(tag, attrs = {}, text = "") {
+  const node = document.createElementNS(SVG_NS, tag);
+  for (const [key, value] of Object.entries(attrs)) node.setAttribute(key, String(value));
+  if (text) node.textContent = text;
+  return node;
+}
+async function copyText(text) {
+  try {
+    await navigator.clipboard.writeText(text);
+    return true;
+  } catch (_) {
+    const area = h("textarea", { class: "nnhp-copy-buffer", style: "position: fixed; left: -9999px;" });
+    area.value = text;
+    document.body.append(area);
+    area.select();
+    let ok = false;
+    try {
+      ok = document.execCommand("copy");
+    } catch (_2) {
+      ok = false;
+    }
+    area.remove();
+    return ok;
+  }
+}
+
+// widgets/lrfind.js
+var CHART = { width: 640, height: 280, left: 56, right: 16, top: 22, bottom: 38 };
+var SLIDER_STEP = 0.02;
+var charts = 0;
+function literal(value) {
+  if (value === null || value === void 0 || !Number.isFinite(value)) return "";
+  const [mantissa, exponent] = value.toExponential(1).split("e");
+  const e = Number(exponent);
+  return `${mantissa}e${e < 0 ? "-" : "+"}${String(Math.abs(e)).padStart(2, "0")}`;
+}
+function roundDigits(value, round) {
+  const scale = 10 ** (Math.floor(Math.log10(value)) - 1);
+  return Number(literal(round(value / scale) * scale));
+}
+function pickRate(value, low, high) {
+  let rate = Number(literal(Math.min(Math.max(value, low), high)));
+  if (rate > high) rate = roundDigits(high, Math.floor);
+  if (rate < low) rate = roundDigits(low, Math.ceil);
+  return rate;
+}
+function tickLabel(mantissa, decade) {
+  if (decade >= -3 && decade <= 1) return String(Number((mantissa * 10 ** decade).toPrecision(2)));
+  return `${mantissa}e${decade}`;
+}
+function rateTicks(a, b) {
+  const ticks = [];
+  const mantissas = Math.floor(b) - Math.ceil(a) >= 1 ? [1] : [1, 2, 5];
+  for (let d = Math.floor(a); d <= Math.ceil(b); d++) {
+    for (const m of mantissas) {
+      const t = Math.log10(m) + d;
+      if (t >= a - 1e-9 && t <= b + 1e-9) ticks.push({ at: t, label: tickLabel(m, d) });
+    }
+  }
+  return ticks;
+}
+function lossLabel(value) {
+  return String(Number(value.toPrecision(3)));
+}
+function lossTicks(lo, hi) {
+  if (!(hi > lo)) return [lo];
+  const rough = (hi - lo) / 4;
+  const magnitude = 10 ** Math.floor(Math.log10(rough));
+  const step = [1, 2, 2.5, 5, 10].map((m) => m * magnitude).find((v) => v >= rough);
+  const ticks = [];
+  for (let k = Math.ceil(lo / step); k * step <= hi + step * 1e-9; k++) ticks.push(Number((k * step).toPrecision(12)));
+  return ticks;
+}
+function scales(model) {
+  const lrs = model.get("lrs") || [];
+  let low = model.get("low"), high = model.get("high");
+  if (!(low > 0 && high > 0) && lrs.length) {
+    low = lrs[0];
+    high = lrs[lrs.length - 1];
+  }
+  if (!(low > 0 && high > 0)) return null;
+  let a = Math.log10(low), b = Math.log10(high);
+  if (b - a < 1e-9) {
+    a -= 0.5;
+    b += 0.5;
+  }
+  const range = model.get("y_range") || [];
+  let lo, hi;
+  if (range.length === 2) {
+    [lo, hi] = range;
+  } else {
+    const values = [...model.get("losses") || [], ...model.get("smoothed") || []].filter(Number.isFinite);
+    if (!values.length) return null;
+    lo = Math.min(...values);
+    hi = Math.max(...values);
+    if (hi - lo < 1e-12) {
+      lo -= 0.5;
+      hi += 0.5;
+    }
+  }
+  const x0 = CHART.left, x1 = CHART.width - CHART.right, y0 = CHART.top, y1 = CHART.height - CHART.bottom;
+  return {
+    a,
+    b,
+    lo,
+    hi,
+    x0,
+    x1,
+    y0,
+    y1,
+    low,
+    high,
+    x: (lr) => x0 + (Math.log10(lr) - a) / (b - a) * (x1 - x0),
+    y: (v) => y0 + (1 - (v - lo) / (hi - lo)) * (y1 - y0),
+    rate: (px) => 10 ** (a + (Math.min(Math.max(px, x0), x1) - x0) / (x1 - x0) * (b - a))
+  };
+}
+function linePath(sc, lrs, values) {
+  let path = "", points = 0, open = false;
+  values.forEach((v, i) => {
+    if (!Number.isFinite(v) || !(lrs[i] > 0)) {
+      open = false;
+      return;
+    }
+    path += `${open ? "L" : "M"}${sc.x(lrs[i]).toFixed(1)},${sc.y(v).toFixed(1)}`;
+    open = true;
+    points += 1;
+  });
+  return { path, points };
+}
+function buildSkeleton(clipId) {
+  const ui = {};
+  ui.title = h("span", { class: "nnhp-lrpick-title", text: "learning-rate range test" });
+  ui.status = h("span", { class: "nnhp-lrpick-status" });
+  ui.summary = h("div", { class: "nnhp-lrpick-summary" });
+  ui.svg = s("svg", {
+    class: "nnhp-lrpick-chart",
+    viewBox: `0 0 ${CHART.width} ${CHART.height}`,
+    role: "img",
+    "aria-label": "loss against learning rate"
+  });
+  ui.clipId = clipId;
+  ui.readout = h("div", { class: "nnhp-lrpick-readout" });
+  ui.slider = h("input", {
+    type: "range",
+    class: "nnhp-lrpick-slider",
+    step: String(SLIDER_STEP),
+    "aria-label": "learning rate (log scale)"
+  });
+  ui.value = h("output", { class: "nnhp-lrpick-value" });
+  ui.copy = h("button", {
+    class: "nnhp-lrpick-copy",
+    type: "button",
+    text: "copy as code",
+    title: "Copy the picked rate as a Python literal (the pick itself is also in lr.chosen)"
+  });
+  ui.reset = h("button", { class: "nnhp-lrpick-reset", type: "button", text: "use suggestion" });
+  ui.fallback = h("input", {
+    class: "nnhp-lrpick-fallback nnhp-lrpick-hidden",
+    type: "text",
+    readonly: "",
+    "aria-label": "the picked rate: select it and copy"
+  });
+  const pick = h(
+    "div",
+    { class: "nnhp-lrpick-controls" },
+    h("label", { class: "nnhp-lrpick-label" }, "learning rate ", ui.slider),
+    ui.value,
+    ui.copy,
+    ui.reset,
+    ui.fallback
+  );
+  ui.hint = h("div", {
+    class: "nnhp-lrpick-hint",
+    text: "Click or drag on the chart, or use the slider, to pick a rate: lr.chosen follows."
+  });
+  ui.root = h(
+    "div",
+    { class: "nnhp-lrpick" },
+    h("div", { class: "nnhp-lrpick-header" }, ui.title, ui.status),
+    ui.summary,
+    h("div", { class: "nnhp-lrpick-area" }, ui.svg, ui.readout),
+    pick,
+    ui.hint
+  );
+  return ui;
+}
+function marker(sc, rate, kind, text, row = 0) {
+  const px = sc.x(rate);
+  const group = s("g", { class: `nnhp-lrpick-marker nnhp-lrpick-${kind}` });
+  group.append(s("line", { x1: px, x2: px, y1: sc.y0, y2: sc.y1 }));
+  const right = px > (sc.x0 + sc.x1) / 2;
+  const y = row === 0 ? sc.y0 - 6 : sc.y0 + 14;
+  group.append(s("text", { x: px + (right ? -4 : 4), y, "text-anchor": right ? "end" : "start" }, text));
+  return group;
+}
+function drawChart(ui, model) {
+  const svg = ui.svg;
+  svg.replaceChildren();
+  const sc = scales(model);
+  ui.scales = sc;
+  if (!sc) {
+    svg.append(s(
+      "text",
+      { x: CHART.width / 2, y: CHART.height / 2, "text-anchor": "middle", class: "nnhp-lrpick-axis" },
+      "the curve appears after the first steps"
+    ));
+    svg.dataset.points = "0";
+    return;
+  }
+  const defs = s("defs");
+  const clip = s("clipPath", { id: ui.clipId });
+  clip.append(s("rect", { x: sc.x0, y: sc.y0, width: sc.x1 - sc.x0, height: sc.y1 - sc.y0 }));
+  defs.append(clip);
+  svg.append(defs);
+  const axes = s("g", { class: "nnhp-lrpick-axes" });
+  for (const v of lossTicks(sc.lo, sc.hi)) {
+    const py = sc.y(v);
+    axes.append(s("line", { x1: sc.x0, x2: sc.x1, y1: py, y2: py, class: "nnhp-lrpick-grid" }));
+    axes.append(s("text", { x: sc.x0 - 6, y: py + 4, "text-anchor": "end", class: "nnhp-lrpick-axis" }, lossLabel(v)));
+  }
+  for (const tick of rateTicks(sc.a, sc.b)) {
+    const px = sc.x(10 ** tick.at);
+    axes.append(s("line", { x1: px, x2: px, y1: sc.y0, y2: sc.y1, class: "nnhp-lrpick-grid" }));
+    axes.append(s("text", { x: px, y: sc.y1 + 15, "text-anchor": "middle", class: "nnhp-lrpick-axis" }, tick.label));
+  }
+  axes.append(s("text", {
+    x: (sc.x0 + sc.x1) / 2,
+    y: CHART.height - 4,
+    "text-anchor": "middle",
+    class: "nnhp-lrpick-axis"
+  }, "learning rate (log scale)"));
+  axes.append(s("text", {
+    x: 12,
+    y: (sc.y0 + sc.y1) / 2,
+    "text-anchor": "middle",
+    class: "nnhp-lrpick-axis",
+    transform: `rotate(-90 12 ${(sc.y0 + sc.y1) / 2})`
+  }, "loss"));
+  svg.append(axes);
+  const lrs = model.get("lrs") || [];
+  const curves = s("g", { "clip-path": `url(#${ui.clipId})` });
+  const raw = linePath(sc, lrs, model.get("losses") || []);
+  const smooth = linePath(sc, lrs, model.get("smoothed") || []);
+  curves.append(s("path", { d: raw.path, class: "nnhp-lrpick-raw" }));
+  curves.append(s("path", { d: smooth.path, class: "nnhp-lrpick-smooth" }));
+  svg.append(curves);
+  const steepest = model.get("steepest"), suggestion = model.get("suggestion"), chosen = model.get("chosen");
+  if (steepest > 0) svg.append(marker(sc, steepest, "steepest", `steepest ${literal(steepest)}`, 1));
+  if (suggestion > 0) svg.append(marker(sc, suggestion, "suggestion", `suggestion ${literal(suggestion)}`));
+  if (chosen > 0) {
+    const picked = marker(sc, chosen, "chosen", "");
+    picked.append(s("path", { d: `M${sc.x(chosen) - 6},${sc.y1}l6,-8l6,8z`, class: "nnhp-lrpick-handle" }));
+    svg.append(picked);
+  }
+  ui.overlay = s("rect", {
+    x: sc.x0,
+    y: sc.y0,
+    width: sc.x1 - sc.x0,
+    height: sc.y1 - sc.y0,
+    class: "nnhp-lrpick-overlay"
+  });
+  svg.append(ui.overlay);
+  svg.dataset.points = String(smooth.points);
+}
+function pickable(model, constants) {
+  const status = model.get("status");
+  return status !== constants.running && status !== constants.failed && model.get("low") > 0 && model.get("high") > 0;
+}
+function drawControls(ui, model, constants) {
+  const status = model.get("status");
+  const running = status === constants.running;
+  const lrs = model.get("lrs") || [];
+  const chosen = model.get("chosen"), suggestion = model.get("suggestion");
+  const low = model.get("low"), high = model.get("high");
+  ui.root.dataset.status = status;
+  ui.status.textContent = running ? `running · step ${lrs.length} of ${model.get("steps") || "?"}${lrs.length ? ` · lr ${literal(lrs[lrs.length - 1])}` : ""}` : status;
+  ui.status.dataset.status = status;
+  ui.summary.textContent = running ? "" : (model.get("summary") || "").replace(/^lrfind: /, "");
+  const text = literal(chosen);
+  ui.root.dataset.chosen = text;
+  ui.value.textContent = text || "none picked";
+  ui.value.dataset.value = text;
+  const ok = pickable(model, constants);
+  ui.root.dataset.pickable = String(ok);
+  ui.slider.disabled = !ok;
+  if (ok) {
+    ui.slider.min = String(Math.log10(low));
+    ui.slider.max = String(Math.log10(high));
+    const here = pickRate(10 ** Number(ui.slider.value), low, high);
+    if (chosen > 0 && here !== chosen) ui.slider.value = String(Math.log10(chosen));
+    if (!(chosen > 0) && !ui.touched) ui.slider.value = String((Math.log10(low) + Math.log10(high)) / 2);
+  }
+  ui.copy.disabled = running || !text;
+  ui.reset.disabled = running || !(suggestion > 0) || chosen === suggestion;
+  ui.hint.classList.toggle("nnhp-lrpick-hidden", running || !ok);
+}
+function render({ model, el }) {
+  const constants = model.get("constants");
+  charts += 1;
+  const ui = buildSkeleton(`nnhp-lrpick-clip-${charts}-${Math.random().toString(36).slice(2, 8)}`);
+  const view = { frame: 0, dragging: false };
+  const draw = () => {
+    view.frame = 0;
+    drawChart(ui, model);
+    drawControls(ui, model, constants);
+  };
+  const schedule = () => {
+    if (!view.frame) view.frame = requestAnimationFrame(draw);
+  };
+  const choose = (rate, send) => {
+    model.set("chosen", rate);
+    if (send) model.save_changes();
+    draw();
+  };
+  const rateAt = (event) => {
+    const matrix = ui.svg.getScreenCTM();
+    if (!matrix || !ui.scales) return null;
+    const p = new DOMPoint(event.clientX, event.clientY).matrixTransform(matrix.inverse());
+    return { rate: ui.scales.rate(p.x), x: p.x, y: p.y };
+  };
+  const pickAt = (event, send) => {
+    const at = rateAt(event);
+    if (at) choose(pickRate(at.rate, model.get("low"), model.get("high")), send);
+  };
+  const readout = (event) => {
+    const at = rateAt(event);
+    if (!at) return;
+    ui.readout.textContent = `lr ${literal(at.rate)}`;
+    const box = ui.svg.getBoundingClientRect();
+    ui.readout.style.left = `${at.x / CHART.width * box.width + 8}px`;
+    ui.readout.style.top = `${at.y / CHART.height * box.height - 26}px`;
+    ui.readout.classList.add("nnhp-lrpick-visible");
+  };
+  ui.svg.addEventListener("pointerdown", (event) => {
+    if (event.target !== ui.overlay || !pickable(model, constants) || event.button !== 0) return;
+    event.preventDefault();
+    ui.overlay.setPointerCapture(event.pointerId);
+    view.dragging = true;
+    pickAt(event, false);
+  });
+  ui.svg.addEventListener("pointermove", (event) => {
+    if (view.dragging) pickAt(event, false);
+    if (event.target === ui.overlay || view.dragging) readout(event);
+    else ui.readout.classList.remove("nnhp-lrpick-visible");
+  });
+  const release = (event) => {
+    if (!view.dragging) return;
+    view.dragging = false;
+    pickAt(event, true);
+  };
+  ui.svg.addEventListener("pointerup", release);
+  ui.svg.addEventListener("pointercancel", release);
+  ui.svg.addEventListener("pointerleave", () => ui.readout.classList.remove("nnhp-lrpick-visible"));
+  ui.slider.addEventListener("input", () => {
+    ui.touched = true;
+    choose(pickRate(10 ** Number(ui.slider.value), model.get("low"), model.get("high")), true);
+  });
+  ui.slider.addEventListener("keydown", (event) => event.stopPropagation());
+  ui.reset.addEventListener("click", () => choose(model.get("suggestion"), true));
+  ui.copy.addEventListener("click", async () => {
+    const text = literal(model.get("chosen"));
+    if (!text) return;
+    ui.copy.dataset.copied = text;
+    ui.fallback.value = text;
+    const ok = await copyText(text);
+    ui.fallback.classList.toggle("nnhp-lrpick-hidden", ok);
+    if (!ok) ui.fallback.select();
+    ui.copy.textContent = ok ? "copied" : "select and copy";
+    setTimeout(() => {
+      ui.copy.textContent = "copy as code";
+    }, 1500);
+  });
+  for (const name of constants.synced) model.on(`change:${name}`, schedule);
+  el.append(ui.root);
+  draw();
+  return () => {
+    if (view.frame) cancelAnimationFrame(view.frame);
+    for (const name of constants.synced) model.off(`change:${name}`, schedule);
+  };
+}
+var lrfind_default = { render };
+export {
+  lrfind_default as default,
+  literal,
+  lossTicks,
+  pickRate,
+  rateTicks
+};

@@ -1,0 +1,62 @@
+// widgets/explore.js: the Explore panel's axes, brushing selection and the copied cell (no DOM needed).
+import assert from "node:assert/strict";
+import { test } from "node:test";
+
+import { axisExtent, cellText, exploreAxes, selectedTrials } from "../../widgets/explore.js";
+
+const close = (actual, expected) => {
+  assert.equal(actual.length, expected.length);
+  actual.forEach((v, i) => assert.ok(Math.abs(v - expected[i]) < 1e-9, `${actual} != ${expected}`));
+};
+
+test("axisExtent: a choice's axis spans its labels, half a step beyond each end", () => {
+  assert.deepEqual(axisExtent({ labels: ["relu", "tanh", "gelu"] }, [0, 2]), [-0.5, 2.5]);
+});
+
+test("axisExtent: a number's axis spans its bounds and its values, padded 4%", () => {
+  close(axisExtent({ low: 0, high: 10 }, [2, 3]), [-0.4, 10.4]);
+  close(axisExtent({ low: 0, high: 10 }, [12, null]), [-0.48, 12.48]);
+  close(axisExtent({ log: true, low: 1e-4, high: 1e-1 }, [-3]), [-4.12, -0.88]);
+});
+
+test("axisExtent: one value without bounds gets a unit-wide axis; nothing at all gets [0, 1]", () => {
+  close(axisExtent({ low: null, high: null }, [0.3]), [-0.24, 0.84]);
+  assert.deepEqual(axisExtent({ low: null, high: null }, [null]), [0, 1]);
+});
+
+const data = {
+  trials: [3, 4, 7],
+  objective: "val_loss",
+  scores: [0.5, 0.3, null],
+  params: [
+    { name: "lr", log: true, low: 1e-4, high: 1e-1, labels: null, values: [1e-3, 1e-2, null] },
+    { name: "act", log: false, low: null, high: null, labels: ["relu", "tanh"], values: [0, 1, 1] },
+  ],
+};
+
+test("exploreAxes: one axis per parameter (log10 for log ones), then the score", () => {
+  const axes = exploreAxes(data);
+  assert.deepEqual(axes.map((a) => a.key), ["lr", "act", "__score__"]);
+  assert.deepEqual(axes.map((a) => a.name), ["lr", "act", "val_loss"]);
+  close(axes[0].positions.slice(0, 2), [-3, -2]);
+  assert.equal(axes[0].positions[2], null);
+  assert.deepEqual(axes[1].positions, [0, 1, 1]);
+  assert.deepEqual(axes[1].extent, [-0.5, 1.5]);
+  assert.deepEqual(axes[2].positions, [0.5, 0.3, null]);
+  assert.equal(exploreAxes({ trials: [], params: [], scores: [] })[0].name, "score");
+});
+
+test("selectedTrials: null without brushes; else the trials inside every brush", () => {
+  const axes = exploreAxes(data);
+  assert.equal(selectedTrials(data, axes, new Map()), null);
+  assert.deepEqual([...selectedTrials(data, axes, new Map([["act", [0.5, 1.5]]]))], [4, 7]);
+  assert.deepEqual([...selectedTrials(data, axes, new Map([["act", [0.5, 1.5]], ["lr", [-2.5, -1]]]))], [4]);
+  assert.deepEqual([...selectedTrials(data, axes, new Map([["__score__", [0, 1]]]))], [3, 4], "a missing score is outside");
+  assert.equal(selectedTrials(data, axes, new Map([["lr", [0, 1]]])).size, 0);
+});
+
+test("cellText: the magic line with the round's strategy and trials, then the spec", () => {
+  assert.equal(cellText("%%hpsearch build X y", "bayes", 20, "\n\nunits = [16, 32]\n"),
+    "%%hpsearch build X y --strategy bayes --trials 20\nunits = [16, 32]\n");
+  assert.equal(cellText(null, "bayes", 20, "\nunits = [16, 32]\n"), "units = [16, 32]\n");
+});
