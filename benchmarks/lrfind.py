@@ -23,7 +23,8 @@ import os
 import statistics
 import time
 import warnings
-from typing import Callable, NamedTuple
+from collections.abc import Callable
+from typing import NamedTuple
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 BUDGET = 1.3

@@ -1,4 +1,4 @@
-"""Is a refined second round better than more random trials? (issue 8)
+"""Is a refined second round better than more random trials?
 
 Per seed, on California housing with the textbook model and space (SGD, batch 32,
 patience 10, --valid on the textbook's validation split):

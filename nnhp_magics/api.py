@@ -8,7 +8,8 @@ magics (``nnhp_magics.magics``) are thin adapters over these functions.
 from __future__ import annotations
 
 import sys
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from nnhp_magics.core.events import EventBus, Listener
 from nnhp_magics.core.results import SearchRecord
@@ -17,7 +18,8 @@ from nnhp_magics.lr_finder.range_test import LRFindResult, check_options, run_lr
 from nnhp_magics.search import analysis, storage
 from nnhp_magics.search.loop import plan_search, start_search
 from nnhp_magics.search.rounds import FollowUp
-from nnhp_magics.views import choose, lrfind as lrfind_views
+from nnhp_magics.views import choose
+from nnhp_magics.views import lrfind as lrfind_views
 from nnhp_magics.views.text import TextProgress
 
 

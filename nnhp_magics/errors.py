@@ -51,6 +51,3 @@ class SpecError(NnhpError):
 class AllTrialsFailed(NnhpError):
     """Every trial of a search failed; the message summarises the reasons."""
 
-
-class NotYetSupported(NnhpError):
-    """An option whose feature has not landed yet (tracked by a test)."""

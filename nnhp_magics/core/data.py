@@ -7,8 +7,9 @@ Pure logic over NumPy (and scikit-learn's splitters): no TensorFlow import. A
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 
@@ -137,7 +138,7 @@ def prepare(
     cv: int | None = None,
     seed: int | None = None,
 ) -> TrainingData:
-    """Check the data and lay out the folds exactly as DESIGN.md §2.3 describes."""
+    """Check the data and lay out the folds: each fold trains on the other parts, early stopping on --valid when given, else on the held-out part."""
     valid_data: Arrays | Any | None = None
     if valid is not None:
         if is_dataset(valid):

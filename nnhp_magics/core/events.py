@@ -7,8 +7,9 @@ process can send them back to the driver unchanged.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from nnhp_magics.core.results import SearchRecord, Trial

@@ -14,9 +14,10 @@ import json
 import math
 import os
 import threading
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Literal
 
 from nnhp_magics.errors import NnhpError
 
@@ -76,7 +77,7 @@ class Objective:
     """The metric to optimise and its direction."""
 
     name: str
-    direction: str  # "minimize" or "maximize"
+    direction: Literal["minimize", "maximize"]
 
     @property
     def minimize(self) -> bool:
@@ -101,7 +102,8 @@ def parse_objective(text: str) -> Objective:
     ``min:`` or ``max:`` prefix.
     """
     text = text.strip()
-    for prefix, direction in (("min:", "minimize"), ("max:", "maximize")):
+    directions: tuple[tuple[str, Literal["minimize", "maximize"]], ...] = (("min:", "minimize"), ("max:", "maximize"))
+    for prefix, direction in directions:
         if text.startswith(prefix):
             name = text[len(prefix):].strip()
             if not name:

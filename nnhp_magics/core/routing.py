@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import difflib
 import inspect
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Any
 
-from nnhp_magics.errors import SpecError
 from nnhp_magics.core.space import SearchSpace
+from nnhp_magics.errors import SpecError
 
 FIT_NAMES = ("batch_size", "epochs")
 WARMUP_NAME = "warmup_epochs"

@@ -1,7 +1,7 @@
 """The search space: parameters, their distributions, and how Optuna samples them.
 
 Pure logic: imports neither TensorFlow nor IPython. Every distribution maps to one
-Optuna distribution (DESIGN.md §2.1); a parameter may carry a condition over
+Optuna distribution; a parameter may carry a condition over
 earlier parameters, in which case it is omitted from a trial where the condition
 is false (so the build function's default applies).
 """
@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import ast
 import operator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Mapping
+from typing import Any
 
 from optuna.distributions import (
     BaseDistribution,

@@ -1,4 +1,4 @@
-"""Spec text -> SearchSpace (DESIGN.md §2.1), with errors that point at the token.
+"""Spec text -> SearchSpace, with errors that point at the token.
 
 One parameter a line: ``name = <form>`` with an optional ``if <condition>``, ``#``
 comments and blank lines. Each right-hand side is read with :mod:`ast`; only the
@@ -20,14 +20,14 @@ import re
 import sys
 import tokenize
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 from optuna.distributions import distribution_to_json
 
-from nnhp_magics.errors import SpecError
 from nnhp_magics.core.space import (
     Categorical,
     Distribution,
@@ -39,6 +39,7 @@ from nnhp_magics.core.space import (
     SearchSpace,
     evenly_spaced_ints,
 )
+from nnhp_magics.errors import SpecError
 
 FORMS = ("choice", "int", "float", "uniform", "loguniform", "reciprocal", "range", "fixed")
 

@@ -22,8 +22,9 @@ import math
 import numbers
 import time
 import warnings
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator, NamedTuple
+from typing import Any, NamedTuple
 
 from nnhp_magics.core.events import EventBus, RangeTestEnded, RangeTestFailed, RangeTestStep
 from nnhp_magics.errors import NnhpError

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import difflib
 import functools
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class
@@ -20,6 +21,13 @@ from nnhp_magics.core.results import SearchRecord
 from nnhp_magics.errors import NnhpError
 from nnhp_magics.search.analysis import without_options
 from nnhp_magics.views import choose
+
+
+def user_namespace(magics: Magics) -> dict[str, Any]:
+    """The notebook namespace of the shell the magics are registered with."""
+    if magics.shell is None:
+        raise NnhpError("these magics are not registered with an IPython shell: run %load_ext nnhp_magics first.")
+    return magics.shell.user_ns
 
 
 def user_errors_as_usage(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -103,7 +111,7 @@ class NnhpMagics(Magics):
         The line form ``%hpsearch BUILD X Y --space NAME`` takes the space from a dict.
         """
         args = parse_argstring(self.hpsearch, line)
-        ns = self.shell.user_ns
+        ns = user_namespace(self)
         build = evaluate(args.build, ns, "BUILD")
         if len(args.data) > 2:
             raise NnhpError(f"%%hpsearch takes BUILD X [Y]; got {len(args.data)} data arguments: {' '.join(args.data)}.")
@@ -112,7 +120,7 @@ class NnhpMagics(Magics):
         valid = self._valid(args.valid, ns)
         space: Any = cell or ""
         if args.space is not None:
-            if any(l.strip() and not l.strip().startswith("#") for l in (cell or "").splitlines()):
+            if any(row.strip() and not row.strip().startswith("#") for row in (cell or "").splitlines()):
                 raise NnhpError("--space takes the space from a dict: leave the cell body empty, or drop --space.")
             space = evaluate(args.space, ns, "--space")
             if not isinstance(space, dict):
@@ -159,7 +167,7 @@ class NnhpMagics(Magics):
         if len(args.names) > 2:
             raise NnhpError("%hpexport takes [SEARCH] PATH.")
         if len(args.names) == 2:
-            search = evaluate(args.names[0], self.shell.user_ns, "SEARCH")
+            search = evaluate(args.names[0], user_namespace(self), "SEARCH")
             if not isinstance(search, SearchRecord):
                 raise NnhpError(f"{args.names[0]} is a {type(search).__name__}, not the result of %%hpsearch.")
         else:

@@ -14,9 +14,9 @@ from typing import Any
 from IPython.core.magic import Magics, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments
 
-from nnhp_magics.errors import NnhpError
 from nnhp_magics import api
-from nnhp_magics.magics.hpsearch import evaluate, user_errors_as_usage
+from nnhp_magics.errors import NnhpError
+from nnhp_magics.magics.hpsearch import evaluate, user_errors_as_usage, user_namespace
 
 _PARAM = re.compile(r"^([A-Za-z_]\w*)=(?!=)(.*)$", re.DOTALL)
 _OPEN, _CLOSE = "([{", ")]}"
@@ -25,7 +25,9 @@ _OPTIONS = ("start", "end", "steps", "batch_size", "diverge", "smoothing", "quie
 
 def split_words(line: str) -> list[str]:
     """Split on spaces outside brackets and quotes, so ``sizes=(64, 32)`` and ``X[y > 0]`` stay whole."""
-    words, current, depth, quote = [], [], 0, None
+    words: list[str] = []
+    current: list[str] = []
+    depth, quote = 0, None
     for char in line:
         if quote:
             quote = None if char == quote else quote
@@ -101,7 +103,7 @@ class LRFindMagics(Magics):
         """
         rest, texts = split_params(split_words(line))
         args = self.lrfind.parser.parse_args(rest)
-        ns = self.shell.user_ns
+        ns = user_namespace(self)
         build = evaluate(args.build, ns, "BUILD")
         x = evaluate(args.x, ns, "X")
         y = evaluate(args.y, ns, "Y") if args.y is not None else None

@@ -1,4 +1,4 @@
-"""What mattered and where to look next: importances, plot data and refined specs (issue 8).
+"""What mattered and where to look next: importances, plot data and refined specs.
 
 Pure logic: imports neither TensorFlow nor IPython. Everything here reads a
 ``Search`` (live, finished or reopened from storage) and returns plain data or
@@ -14,15 +14,26 @@ from __future__ import annotations
 import ast
 import math
 import re
+from collections.abc import Iterable
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
-from typing import Any, Iterable, NamedTuple
+from typing import Any, NamedTuple
 
 import optuna
 from optuna.distributions import BaseDistribution, CategoricalDistribution, FloatDistribution, IntDistribution
 
-from nnhp_magics.errors import NnhpError, SpecError
 from nnhp_magics.core.results import COMPLETE, Objective, SearchRecord, Trial
-from nnhp_magics.core.space import Categorical, Fixed, FloatRange, IntRange, Param, ScipyPpf, SearchSpace, is_log, optuna_value
+from nnhp_magics.core.space import (
+    Categorical,
+    Fixed,
+    FloatRange,
+    IntRange,
+    Param,
+    ScipyPpf,
+    SearchSpace,
+    is_log,
+    optuna_value,
+)
+from nnhp_magics.errors import NnhpError, SpecError
 
 _PRIMITIVES = (type(None), bool, int, float, str)
 _MISSING = object()
@@ -489,21 +500,6 @@ def _covering(p: Param, labels: list[Any]) -> BaseDistribution:
 
 
 # ----- plot data ----------------------------------------------------------------------------------
-class ParamSeries(NamedTuple):
-    """One parameter against the score, over the complete trials where it was active.
-
-    ``values`` are numbers, or for a choice indices into ``labels`` (the choices as
-    text, values outside the choices appended).
-    """
-
-    name: str
-    trials: list[int]
-    values: list[float | int]
-    scores: list[float]
-    log: bool
-    labels: list[str] | None
-
-
 class Axis(NamedTuple):
     """One parameter's axis in a parallel-coordinates view: a value per trial, None where inactive."""
 
@@ -523,20 +519,6 @@ class ParallelCoordinates(NamedTuple):
     trials: list[int]
     scores: list[float]
     axes: list[Axis]
-
-
-def scatter_data(search: SearchRecord) -> dict[str, ParamSeries]:
-    """Score against each tunable parameter (spec order), for a scatter per parameter."""
-    space = search_space(search)
-    complete = complete_trials(search.trials)
-    series = {}
-    for p in space:
-        if p.tunable:
-            active = [t for t in complete if p.name in t.params]
-            values, labels = _positions(p, [t.params[p.name] for t in active])
-            trials = [t.number for t in active]
-            series[p.name] = ParamSeries(p.name, trials, values, [t.score for t in active], is_log(p), labels)
-    return series
 
 
 def parallel_coordinates_data(search: SearchRecord) -> ParallelCoordinates:

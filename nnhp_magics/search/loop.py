@@ -12,27 +12,45 @@ import logging
 import math
 import threading
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from itertools import islice
-from typing import Any, Callable, Iterator, TypeVar
+from typing import Any, TypeVar
 
 import optuna
 
 from nnhp_magics.core.data import TrainingData, prepare
-from nnhp_magics.search import storage as store
-from nnhp_magics.errors import AllTrialsFailed, NnhpError
-from nnhp_magics.core.events import EpochEnded, EventBus, Listener, SearchEnded, SearchStarted, TrialFinished, TrialStarted
-from nnhp_magics.training.executors import Executor, InProcessExecutor, check_shippable, make_executor
-from nnhp_magics.core.results import FAILED, INTERRUPTED, RUNNING, SearchRecord, Trial, check_export_paths, export_paths, parse_objective, summarize_failures
+from nnhp_magics.core.events import (
+    EpochEnded,
+    EventBus,
+    SearchEnded,
+    SearchStarted,
+    TrialFinished,
+    TrialStarted,
+)
+from nnhp_magics.core.results import (
+    FAILED,
+    INTERRUPTED,
+    RUNNING,
+    SearchRecord,
+    Trial,
+    check_export_paths,
+    export_paths,
+    parse_objective,
+    summarize_failures,
+)
 from nnhp_magics.core.routing import build_signature, check_names
 from nnhp_magics.core.space import SearchSpace, optuna_value
+from nnhp_magics.errors import AllTrialsFailed, NnhpError
+from nnhp_magics.search import storage as store
 from nnhp_magics.search.strategies import Strategy, make_strategy
+from nnhp_magics.training.executors import Executor, InProcessExecutor, check_shippable, make_executor
 from nnhp_magics.training.trial import PRUNE, STOP, FitConfig, TrialInterrupted, TrialTask, refit
 
 R = TypeVar("R", bound=SearchRecord)
 
 
-def start_search(plan: SearchPlan, search: SearchRecord, bus: EventBus, *, background: bool) -> SearchRecord:
+def start_search(plan: SearchPlan, search: R, bus: EventBus, *, background: bool) -> R:
     """Run the plan now, or on a daemon thread with ``background`` (the result is returned at once)."""
     if background:
         threading.Thread(target=_run_in_background, args=(plan, search, bus), name="nnhp-search", daemon=True).start()
@@ -266,9 +284,9 @@ class _Control:
     """The runner's callback into the search: events, pruning reports, Stop."""
 
     def __init__(
-        self, search: SearchRecord, bus: EventBus, study: optuna.Study, strategy: Strategy, max_epochs: int, round_: int = 1
+        self, search: SearchRecord, bus: EventBus, strategy: Strategy, max_epochs: int, round_: int = 1
     ) -> None:
-        self.search, self.bus, self.study, self.strategy = search, bus, study, strategy
+        self.search, self.bus, self.strategy = search, bus, strategy
         self.max_epochs = max_epochs
         self.round = round_
         self.optuna_trials: dict[int, optuna.Trial] = {}
@@ -309,7 +327,7 @@ def run_search(plan: SearchPlan, search: SearchRecord, bus: EventBus) -> SearchR
         )
     study = plan.study
     executor = plan.executor
-    control = _Control(search, bus, study, plan.strategy, plan.config.epochs, plan.round)
+    control = _Control(search, bus, plan.strategy, plan.config.epochs, plan.round)
     if plan.persistent and plan.round == 1:
         for record in store.resume(study):
             search.record_trial(record)

@@ -1,9 +1,9 @@
-"""Follow-up rounds: run a refined spec as more trials of the same search and study (issue 8).
+"""Follow-up rounds: run a refined spec as more trials of the same search and study.
 
 A round reuses the first round's plan (build function, data, fit settings,
 executor, Optuna study and storage) with its own spec, strategy and number of
 trials. Its trials join ``search.trials`` under their round number and
-``search.rounds`` keeps each round's spec, also in the storage (DESIGN.md §2.5).
+``search.rounds`` keeps each round's spec, also in the storage.
 
 Optuna refuses, within one study, a choice whose values changed or a parameter
 whose kind changed under the same name. Such a parameter is stored in Optuna
@@ -20,11 +20,11 @@ from typing import TYPE_CHECKING, Any
 import optuna
 from optuna.distributions import BaseDistribution, check_distribution_compatibility
 
-from nnhp_magics.search import storage as store
-from nnhp_magics.errors import NnhpError
 from nnhp_magics.core.events import EventBus
 from nnhp_magics.core.routing import check_names
 from nnhp_magics.core.space import SearchSpace
+from nnhp_magics.errors import NnhpError
+from nnhp_magics.search import storage as store
 from nnhp_magics.search.analysis import refine_spec, search_space
 from nnhp_magics.search.loop import SearchPlan, parse_space, start_search
 from nnhp_magics.search.strategies import make_strategy

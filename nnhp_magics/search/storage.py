@@ -18,7 +18,6 @@ import os
 import re
 import sqlite3
 import stat
-import tempfile
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,10 +26,10 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import optuna
 from optuna.trial import TrialState
 
+from nnhp_magics.core.results import COMPLETE, FINISHED_STATES, INTERRUPTED, PRUNED, Objective, SearchRecord, Trial
+from nnhp_magics.core.space import Categorical, Fixed, FloatRange, IntRange, Param, ScipyPpf, SearchSpace
 from nnhp_magics.errors import NnhpError
 from nnhp_magics.training import backend
-from nnhp_magics.core.results import COMPLETE, FINISHED_STATES, INTERRUPTED, PRUNED, Objective, SearchRecord, Trial
-from nnhp_magics.core.space import Categorical, FloatRange, Fixed, IntRange, Param, ScipyPpf, SearchSpace
 
 if TYPE_CHECKING:
     from optuna.storages import BaseStorage
@@ -301,7 +300,7 @@ def open_study(
 
 
 def save_rounds(study: optuna.Study, rounds: list[dict[str, Any]]) -> None:
-    """Keep each round's spec, strategy and trial count with the study (DESIGN.md §2.5)."""
+    """Keep each round's spec, strategy and trial count with the study."""
     study.set_user_attr(ROUNDS_ATTR, rounds)
 
 
@@ -454,8 +453,8 @@ class ModelKeeper:
         if self.folder is None:
             return
         for path in self.folder.glob("trial-*.keras"):
-            number = path.stem.removeprefix("trial-")
-            if number.isdigit() and int(number) not in numbers:
+            stem = path.stem.removeprefix("trial-")
+            if stem.isdigit() and int(stem) not in numbers:
                 path.unlink(missing_ok=True)
 
 

@@ -12,8 +12,8 @@ from typing import Any
 
 import optuna
 
-from nnhp_magics.errors import NnhpError, SpecError
 from nnhp_magics.core.space import ScipyPpf, SearchSpace
+from nnhp_magics.errors import NnhpError, SpecError
 
 STRATEGIES = ("random", "grid", "bayes", "hyperband", "evolution")
 SAMPLERS = ("tpe", "gp")
@@ -38,7 +38,7 @@ class TrialSeededRandomSampler(optuna.samplers.RandomSampler):
         super().before_trial(study, trial)
 
     def reseed_rng_for(self, number: int) -> None:
-        self._rng.rng.seed((int(self._base_seed) * 1_000_003 + number) % (2**32))  # type: ignore[operator]
+        self._rng.rng.seed((int(self._base_seed or 0) * 1_000_003 + number) % (2**32))
 
 
 @dataclass

@@ -26,13 +26,14 @@ import os
 import queue
 import time
 import uuid
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Iterator, Protocol
+from typing import Any, Protocol
 
-from nnhp_magics.training import backend
 from nnhp_magics.core.data import TrainingData, is_dataset
-from nnhp_magics.errors import NnhpError
 from nnhp_magics.core.results import INTERRUPTED, Trial
+from nnhp_magics.errors import NnhpError
+from nnhp_magics.training import backend
 from nnhp_magics.training.trial import STOP, FitConfig, TrialControl, TrialOutcome, TrialTask, run_trial
 
 #: How long a worker waits for the driver's pruning decision before stopping its trial.
@@ -67,7 +68,6 @@ class InProcessExecutor:
 
     concurrency = 1
     refills = False
-    name = "in-process"
 
     def __init__(self) -> None:
         self._since_clear = 0
@@ -276,7 +276,6 @@ class DaskExecutor:
     """Runs trials on a Dask cluster, keeping one trial in flight per worker thread."""
 
     refills = True
-    name = "dask"
 
     def __init__(self, client: Any, *, pruning: bool = False) -> None:
         self.client = client

@@ -12,18 +12,19 @@ import functools
 import hashlib
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from types import SimpleNamespace
-from typing import Any, Callable, Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
-from nnhp_magics.training import backend
 from nnhp_magics.core.data import Arrays, Fold, TrainingData, is_dataset
-from nnhp_magics.training.engine import DEFAULT_PACK
-from nnhp_magics.errors import NnhpError
 from nnhp_magics.core.results import COMPLETE, FAILED, INTERRUPTED, PRUNED, Objective, Trial
 from nnhp_magics.core.routing import Routed, route
+from nnhp_magics.errors import NnhpError
+from nnhp_magics.training import backend
+from nnhp_magics.training.engine import DEFAULT_PACK
 
 CONTINUE, PRUNE, STOP = None, "prune", "stop"
 
@@ -454,7 +455,6 @@ def _callbacks() -> SimpleNamespace:
             self.step = 0
             self.base_lr = 0.0
             self.ramp_steps = 0
-            self.seen_rates: list[float] = []
 
         def on_train_begin(self, logs: Any = None) -> None:
             lr = self.model.optimizer.learning_rate
@@ -468,7 +468,6 @@ def _callbacks() -> SimpleNamespace:
             if self.step < self.ramp_steps:
                 rate = self.base_lr * (self.step + 1) / self.ramp_steps
                 self.model.optimizer.learning_rate.assign(rate)
-                self.seen_rates.append(rate)
             elif self.step == self.ramp_steps:
                 self.model.optimizer.learning_rate.assign(self.base_lr)
             self.step += 1

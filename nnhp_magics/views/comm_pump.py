@@ -16,7 +16,8 @@ import asyncio
 import inspect
 import threading
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 #: Message types handled during the cell; every other type waits for the cell to end.
 HANDLED_NOW = frozenset({"comm_msg"})
@@ -38,7 +39,6 @@ class CommPump:
         self.handler = handler
         self.requeue = requeue
         self.min_interval = min_interval
-        self.handled = 0
         self._last = -min_interval
 
     @classmethod
@@ -76,7 +76,6 @@ class CommPump:
                 handled += 1
             else:
                 self._give_back(frames)
-        self.handled += handled
         return handled
 
     def _msg_type(self, frames: list[Any]) -> str | None:

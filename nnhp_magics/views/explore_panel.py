@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from nnhp_magics.core.results import SearchRecord
 from nnhp_magics.errors import NnhpError, SpecError
 from nnhp_magics.search.analysis import (
     importances,
@@ -19,7 +20,6 @@ from nnhp_magics.search.analysis import (
     search_space,
     without_options,
 )
-from nnhp_magics.core.results import SearchRecord
 from nnhp_magics.search.rounds import DEFAULT_ROUND_TRIALS
 
 

@@ -8,9 +8,9 @@ the interactive chart that ``LiveView`` stands in for where anywidget is missing
 from __future__ import annotations
 
 import html
-import math
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from nnhp_magics.core.events import Event, RangeTestEnded, RangeTestFailed, RangeTestStep
 from nnhp_magics.lr_finder.range_test import LRFindResult, failure_summary

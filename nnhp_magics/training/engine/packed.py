@@ -13,16 +13,28 @@ engine cannot run faithfully trains through fit, one trial at a time.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any
 
 import numpy as np
 
-from nnhp_magics.training import backend
 from nnhp_magics.core.data import TrainingData
-from nnhp_magics.errors import NnhpError
 from nnhp_magics.core.results import COMPLETE, FAILED, INTERRUPTED, Trial
 from nnhp_magics.core.routing import Routed, route
+from nnhp_magics.errors import NnhpError
+from nnhp_magics.training import backend
+from nnhp_magics.training.engine.fold import FoldRun
+from nnhp_magics.training.engine.graph import (
+    EpochProgram,
+    Feed,
+    adopt,
+    as_tensor,
+    feed_for,
+    forget_tensors,
+    prepare_model,
+    structure,
+)
 from nnhp_magics.training.trial import (
     STOP,
     FitConfig,
@@ -44,15 +56,12 @@ from nnhp_magics.training.trial import (
     judge_fold,
     order_seed,
 )
-from nnhp_magics.training.engine.fold import FoldRun
-from nnhp_magics.training.engine.graph import EpochProgram, Feed, adopt, as_tensor, feed_for, forget_tensors, prepare_model, structure
 
 
 class PackedExecutor:
     """Runs trials K at a time in one graph, pulling the next trials from the search's stream as slots free up."""
 
     refills = True
-    name = "packed"
 
     def __init__(self, pack: int) -> None:
         self.pack = int(pack)

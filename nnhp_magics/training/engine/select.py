@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from nnhp_magics.training import backend
 from nnhp_magics.core.data import Arrays, Fold
+from nnhp_magics.training import backend
 
 #: ``fit`` arguments the engine honours itself; any other --fit-kwargs entry means fit.
 ENGINE_FIT_KWARGS = frozenset({"verbose", "batch_size", "shuffle"})

@@ -16,9 +16,9 @@ from pathlib import Path
 import numpy as np
 import optuna
 import pytest
+from helpers import ROOT, fast_search, textbook_build
+from helpers import TEXTBOOK_SPEC as SPEC
 
-from conftest import ROOT, fast_search, regression_data, textbook_build
-from conftest import TEXTBOOK_SPEC as SPEC
 from nnhp_magics import hpsearch, load_search
 from nnhp_magics.errors import NnhpError
 from nnhp_magics.search.storage import RECORD_ATTR, REQUEUE_ATTR, locate, open_storage
@@ -293,7 +293,7 @@ def test_an_unusable_storage_fails_before_training_and_is_left_untouched(data, t
 KILLED_RUN = """
 import sys
 sys.path.insert(0, {tests!r})
-from conftest import pin_tensorflow_threads, regression_data, textbook_build
+from helpers import pin_tensorflow_threads, regression_data, textbook_build
 from nnhp_magics import hpsearch
 pin_tensorflow_threads()
 x, y = regression_data()

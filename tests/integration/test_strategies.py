@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from helpers import textbook_build
 
-from conftest import regression_data, textbook_build
 from nnhp_magics import hpsearch
 from nnhp_magics.errors import SpecError
 

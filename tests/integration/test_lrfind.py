@@ -10,7 +10,7 @@ import warnings
 
 import numpy as np
 import pytest
-from conftest import ROOT, regression_data, textbook_build
+from helpers import ROOT, regression_data, textbook_build
 from IPython.core.error import UsageError
 
 import nnhp_magics

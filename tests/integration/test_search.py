@@ -6,12 +6,12 @@ import math
 
 import numpy as np
 import pytest
+from helpers import TEXTBOOK_SPEC as SPEC
+from helpers import fast_search, regression_data, textbook_build
 
-from conftest import TEXTBOOK_SPEC as SPEC
-from conftest import fast_search, regression_data, textbook_build
 from nnhp_magics import hpsearch
-from nnhp_magics.errors import AllTrialsFailed, NnhpError, SpecError
 from nnhp_magics.core.events import EpochEnded, SearchEnded, SearchStarted, TrialFinished, TrialStarted
+from nnhp_magics.errors import AllTrialsFailed, NnhpError, SpecError
 
 pytestmark = pytest.mark.usefixtures("keras_ready")
 

@@ -1,4 +1,4 @@
-"""Exploring a search without a browser: refined specs, importances and plot data (issue 8)."""
+"""Exploring a search without a browser: refined specs, importances and plot data."""
 
 from __future__ import annotations
 
@@ -10,12 +10,12 @@ import numpy as np
 import pytest
 import scipy.stats
 
-from nnhp_magics.errors import NnhpError
-from nnhp_magics.search.analysis import choose_trials, importances, parallel_coordinates_data, refine_spec, scatter_data
 from nnhp_magics.api import Search
 from nnhp_magics.core.results import Objective, Trial
 from nnhp_magics.core.space import Categorical, Fixed, FloatRange, IntRange
 from nnhp_magics.core.spec import parse_spec, space_from_dict
+from nnhp_magics.errors import NnhpError
+from nnhp_magics.search.analysis import choose_trials, importances, parallel_coordinates_data, refine_spec
 
 MIN = Objective("val_loss", "minimize")
 MAX = Objective("val_accuracy", "maximize")
@@ -239,7 +239,7 @@ def test_every_form_round_trips_through_parse_spec():
                 dist = refined[name].dist
                 if isinstance(dist, (IntRange, FloatRange)):
                     assert dist.low <= value <= dist.high
-                    assert getattr(dist, "log") == getattr(space[name].dist, "log")
+                    assert dist.log == space[name].dist.log
 
 
 def test_a_space_from_a_dict_refines_to_parseable_text():
@@ -361,20 +361,6 @@ def test_importances_cover_trials_outside_the_space_such_as_the_baseline():
 
 
 # ----- plot data -----------------------------------------------------------------------------------
-def test_scatter_data_gives_each_parameter_against_the_score():
-    spec = "lr = loguniform(1e-4, 1e-1)\nact = ['relu', 'tanh']\nn = int(1, 9) if act == 'tanh'\nshape = fixed([8])"
-    search = make_search(
-        spec,
-        [({"lr": 1e-3, "act": "relu"}, 0.5), ({"lr": 1e-2, "act": "tanh", "n": 3}, 0.2), ({"lr": 1e-4, "act": "gelu"}, 0.9)],
-    )
-    search.record_trial(Trial(3, {"lr": 0.05, "act": "relu"}, state="failed", error="boom"))
-    data = scatter_data(search)
-    assert list(data) == ["lr", "act", "n"]
-    assert data["lr"].log and data["lr"].values == [1e-3, 1e-2, 1e-4] and data["lr"].scores == [0.5, 0.2, 0.9]
-    assert data["act"].labels == ["relu", "tanh", "gelu"] and data["act"].values == [0, 1, 2]
-    assert data["n"].trials == [1] and data["n"].values == [3] and not data["n"].log
-
-
 def test_parallel_coordinates_data_has_one_axis_per_parameter_and_none_where_inactive():
     spec = "n_hidden = choice(0, 1)\nn = int(1, 99) if n_hidden > 0\nlr = loguniform(1e-4, 1e-1)"
     search = make_search(spec, [({"n_hidden": 0, "lr": 1e-3}, 0.5), ({"n_hidden": 1, "n": 40, "lr": 1e-2}, 0.2)], MAX)

@@ -1,4 +1,4 @@
-"""Follow-up rounds (issue 8): a refined spec run as more trials of the same search, study and dashboard."""
+"""Follow-up rounds: a refined spec run as more trials of the same search, study and dashboard."""
 
 from __future__ import annotations
 
@@ -6,11 +6,11 @@ import time
 from typing import Any
 
 import pytest
+from helpers import fast_search, textbook_build
 
-from conftest import fast_search, textbook_build
 from nnhp_magics import hpsearch, load_search
-from nnhp_magics.views.dashboard import Dashboard, DashboardView
 from nnhp_magics.errors import NnhpError, SpecError
+from nnhp_magics.views.dashboard import Dashboard, DashboardView
 
 SPEC = """
 n_hidden = choice(0, 1, 2)
@@ -198,8 +198,8 @@ def test_a_lost_trial_of_a_later_round_is_not_queued_into_the_first_rounds_space
     import optuna
     from optuna.trial import TrialState
 
-    from nnhp_magics.search import storage as store
     from nnhp_magics.core.results import Trial
+    from nnhp_magics.search import storage as store
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(storage=f"sqlite:///{tmp_path / 'lost.db'}", study_name="lost")

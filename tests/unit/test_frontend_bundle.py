@@ -7,8 +7,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
-from conftest import ROOT
+from helpers import ROOT
 
 STATIC = ROOT / "nnhp_magics" / "views" / "static"
 BUILT = ("dashboard.js", "dashboard.css", "lrfind.js", "lrfind.css")

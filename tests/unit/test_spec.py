@@ -1,21 +1,21 @@
-"""Tests for nnhp_magics.core.spec: every form of DESIGN.md §2.1 and every error of §2.7."""
+"""Tests for nnhp_magics.core.spec: every form of the spec (README "The spec, form by form") and every spec error."""
 
 from __future__ import annotations
 
 import ast
 import math
-from pathlib import Path
 
 import numpy as np
 import optuna
 import pytest
+from helpers import ROOT
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from nnhp_magics.errors import NnhpError, SpecError
 from nnhp_magics.core.space import Categorical, Fixed, FloatRange, IntRange, ScipyPpf
 from nnhp_magics.core.spec import parse_spec, space_from_dict
+from nnhp_magics.errors import NnhpError, SpecError
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
@@ -696,7 +696,7 @@ def test_space_from_dict_errors(distributions, fragment):
 
 
 def test_spec_module_imports_neither_tensorflow_nor_ipython_and_scipy_lazily():
-    tree = ast.parse(Path(__file__).parents[1].joinpath("nnhp_magics", "core", "spec.py").read_text())
+    tree = ast.parse(ROOT.joinpath("nnhp_magics", "core", "spec.py").read_text())
     top_level = set()
     for node in tree.body:
         if isinstance(node, ast.Import):

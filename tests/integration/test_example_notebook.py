@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 
 import nbformat
 import pytest
+from helpers import ROOT
 from nbclient import NotebookClient
-
-from conftest import ROOT
 
 pytestmark = pytest.mark.slow
 

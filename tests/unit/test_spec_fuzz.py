@@ -17,9 +17,9 @@ import optuna
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from nnhp_magics.errors import SpecError
 from nnhp_magics.core.space import FloatRange, IntRange
 from nnhp_magics.core.spec import parse_spec
+from nnhp_magics.errors import SpecError
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 

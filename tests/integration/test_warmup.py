@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import regression_data, textbook_build
+from helpers import regression_data, textbook_build
 
 import nnhp_magics
 

@@ -11,8 +11,13 @@ from typing import Any
 
 import numpy as np
 import pytest
+from helpers import ROOT, tiny_setup_cell
 
-from conftest import ROOT, tiny_setup_cell
+from nnhp_magics.api import Search
+from nnhp_magics.core.events import EpochEnded, SearchEnded, SearchStarted, TrialFinished, TrialStarted
+from nnhp_magics.core.results import FINISHED_STATES, RUNNING, Trial, parse_objective
+from nnhp_magics.search.rounds import DEFAULT_ROUND_TRIALS
+from nnhp_magics.search.strategies import STRATEGIES
 from nnhp_magics.views.dashboard import (
     Dashboard,
     DashboardState,
@@ -21,11 +26,6 @@ from nnhp_magics.views.dashboard import (
     params_code,
     widget_frontend,
 )
-from nnhp_magics.api import Search
-from nnhp_magics.core.events import EpochEnded, SearchEnded, SearchStarted, TrialFinished, TrialStarted
-from nnhp_magics.core.results import FINISHED_STATES, RUNNING, Trial, parse_objective
-from nnhp_magics.search.rounds import DEFAULT_ROUND_TRIALS
-from nnhp_magics.search.strategies import STRATEGIES
 from nnhp_magics.views.frontend import STATIC, bundle_file
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import tiny_setup_cell
+from helpers import tiny_setup_cell
 from jupyterlab_browser import JS_KERNEL_READY, open_notebook, shot
 
 pytestmark = pytest.mark.browser

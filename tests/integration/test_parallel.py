@@ -7,12 +7,12 @@ import signal
 import time
 
 import pytest
+from helpers import TEXTBOOK_SPEC as SPEC
+from helpers import fast_search, textbook_build
 
-from conftest import TEXTBOOK_SPEC as SPEC
-from conftest import fast_search, textbook_build
 from nnhp_magics import hpsearch
-from nnhp_magics.errors import NnhpError
 from nnhp_magics.core.events import EpochEnded, TrialFinished, TrialStarted
+from nnhp_magics.errors import NnhpError
 
 pytestmark = pytest.mark.usefixtures("keras_ready")
 
@@ -142,8 +142,8 @@ def test_stop_reaches_remote_trials_within_an_epoch(data, client):
 
 def test_pruning_decisions_travel_back_to_the_workers(data, client):
     from nnhp_magics.core.data import prepare
-    from nnhp_magics.training.executors import make_executor
     from nnhp_magics.core.results import Objective
+    from nnhp_magics.training.executors import make_executor
     from nnhp_magics.training.trial import PRUNE, FitConfig, TrialTask
 
     x, y = data

@@ -7,9 +7,9 @@ import sys
 
 import pytest
 
-from nnhp_magics.errors import NnhpError
 from nnhp_magics.api import Search
 from nnhp_magics.core.results import Objective, Trial, export_paths, format_params, parse_objective
+from nnhp_magics.errors import NnhpError
 
 
 @pytest.mark.parametrize(

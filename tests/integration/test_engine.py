@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from helpers import TEXTBOOK_SPEC as SPEC
+from helpers import fast_search, regression_data, textbook_build
 
-from conftest import TEXTBOOK_SPEC as SPEC
-from conftest import fast_search, regression_data, textbook_build
 from nnhp_magics import hpsearch
 from nnhp_magics.core.data import Arrays, Fold, prepare
-from nnhp_magics.errors import NnhpError
 from nnhp_magics.core.events import EpochEnded
 from nnhp_magics.core.results import parse_objective
 from nnhp_magics.core.routing import Routed
+from nnhp_magics.errors import NnhpError
 from nnhp_magics.training.trial import (
     FIT_STEPS_PER_EXECUTION,
     EngineUnsupported,

@@ -7,10 +7,10 @@ from importlib.util import find_spec
 
 import pytest
 from IPython.core.error import UsageError
+from test_strategies import ZEROS, synthetic_build
 
 from nnhp_magics import hpsearch
 from nnhp_magics.errors import NnhpError
-from test_strategies import ZEROS, synthetic_build
 
 pytestmark = pytest.mark.usefixtures("keras_ready")
 

@@ -6,10 +6,10 @@ import subprocess
 import sys
 
 import pytest
+from helpers import regression_data, textbook_build
 from IPython.core.error import UsageError
 from IPython.utils.capture import capture_output
 
-from conftest import regression_data, textbook_build
 from nnhp_magics.api import Search
 
 SPEC = """

@@ -5,9 +5,8 @@ from __future__ import annotations
 import importlib.metadata
 import re
 
+from helpers import ROOT
 from packaging.requirements import Requirement
-
-from conftest import ROOT
 
 
 def setup_commands() -> list[str]:
