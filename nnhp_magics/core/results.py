@@ -13,6 +13,7 @@ import io
 import json
 import math
 import os
+import re
 import threading
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -92,13 +93,19 @@ class Objective:
 
 _MIN_WORDS = ("loss", "error", "mse", "mae", "mape", "msle", "rmse", "crossentropy", "hinge", "poisson", "kl")
 _MAX_WORDS = ("accuracy", "acc", "auc", "r2", "precision", "recall", "f1", "iou")
+_CAMEL_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
+
+
+def metric_words(name: str) -> list[str]:
+    """The lowercase words of a metric name, snake_case or CamelCase: ``RootMeanSquaredError`` -> root, mean, squared, error."""
+    return [w for w in _CAMEL_BOUNDARY.sub("_", name).lower().replace("-", "_").split("_") if w]
 
 
 def parse_objective(text: str) -> Objective:
-    """Turn ``val_loss``, ``max:val_f1`` and the like into an Objective.
+    """Turn ``val_loss``, ``val_RootMeanSquaredError``, ``max:val_f1`` and the like into an Objective.
 
-    The direction is inferred from the metric name; names it cannot classify need a
-    ``min:`` or ``max:`` prefix.
+    The direction is inferred from the metric name's words (snake_case or
+    CamelCase); names it cannot classify need a ``min:`` or ``max:`` prefix.
     """
     text = text.strip()
     for prefix, direction in (("min:", "minimize"), ("max:", "maximize")):
@@ -108,7 +115,7 @@ def parse_objective(text: str) -> Objective:
                 raise NnhpError(f"--objective {text!r} names no metric after {prefix!r}.")
             return Objective(name, direction)
     base = text[4:] if text.startswith("val_") else text
-    words = base.lower().replace("-", "_").split("_")
+    words = metric_words(base)
     if any(w in _MAX_WORDS for w in words) or base.lower() in _MAX_WORDS:
         return Objective(text, "maximize")
     if any(w in _MIN_WORDS for w in words) or base.lower() in _MIN_WORDS:
@@ -116,6 +123,28 @@ def parse_objective(text: str) -> Objective:
     raise NnhpError(
         f"--objective {text!r}: cannot tell whether to minimise or maximise it. "
         f"Write --objective min:{text} or --objective max:{text}."
+    )
+
+
+def _spelling_key(name: str) -> str:
+    return name.lower().replace("_", "")
+
+
+def resolve_objective(objective: Objective, logged: list[str]) -> Objective:
+    """The objective under the name the model logs: exact, or the same metric in the other case style.
+
+    ``val_root_mean_squared_error`` resolves to a logged ``val_RootMeanSquaredError``
+    and back; a name the model never logs is an error listing the names it does log.
+    """
+    if objective.name in logged:
+        return objective
+    matches = [name for name in logged if _spelling_key(name) == _spelling_key(objective.name)]
+    if len(matches) == 1:
+        return Objective(matches[0], objective.direction)
+    raise NnhpError(
+        f"--objective {objective.name} is not logged by the model. It logs: {', '.join(sorted(logged)) or 'nothing'}. "
+        "Pick one of those, or add the metric in model.compile(metrics=[...]); name a model's outputs "
+        '(e.g. keras.layers.Dense(1, name="main")) to get per-output names such as val_main_loss.'
     )
 
 
