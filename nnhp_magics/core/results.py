@@ -195,6 +195,8 @@ class SearchRecord:
         self._stop_requested = threading.Event()
         self._best_model: Any = None
         self._best_model_trial: int | None = None
+        self._best_weights: list[Any] | None = None
+        self._save_model: Callable[[Any, Path], None] = _save_model
         self._refit: Callable[[Trial], Any] | None = None
         self._error: BaseException | None = None
         self._follow_up: Callable[..., SearchRecord] | None = None
@@ -219,8 +221,7 @@ class SearchRecord:
         with self._lock:
             best = self.best_trial_or_none
             if best is not None and best.number == trial.number:
-                self._best_model = model
-                self._best_model_trial = trial.number
+                self._best_model, self._best_model_trial, self._best_weights = model, trial.number, None
 
     def finish(self, reason: str, error: BaseException | None = None) -> None:
         """The search ended for ``reason``; ``error`` is re-raised by :meth:`wait`."""
@@ -247,10 +248,13 @@ class SearchRecord:
         refit: Callable[[Trial], Any] | None = None,
         follow_up: Callable[..., SearchRecord] | None = None,
         subscribe: Callable[[Callable[[Any], None]], None] | None = None,
+        save: Callable[[Any, Path], None] | None = None,
     ) -> None:
-        """Wire the record to what only its search holds: the best-model refit, the next round, the event bus."""
+        """Wire the record to what only its search holds: the best-model refit, the next round, the event bus, the model saver."""
         if refit is not None:
             self._refit = refit
+        if save is not None:
+            self._save_model = save
         if follow_up is not None:
             self._follow_up = follow_up
         if subscribe is not None:
@@ -327,11 +331,14 @@ class SearchRecord:
         """The best model: the best trial's own model, or under CV a refit on all the data.
 
         The refit runs once, on first access, for the mean restored-best epoch of the
-        best trial's folds.
+        best trial's folds. Its weights are noted when first handed out, so
+        :meth:`export` writes the search's result even after the user trains it further.
         """
         best = self.best_trial
         with self._lock:
             if self._best_model is not None and self._best_model_trial == best.number:
+                if self._best_weights is None:
+                    self._best_weights = self._best_model.get_weights()
                 return self._best_model
         if self._refit is None:
             raise NnhpError(
@@ -340,7 +347,7 @@ class SearchRecord:
             )
         model = self._refit(best)
         with self._lock:
-            self._best_model, self._best_model_trial = model, best.number
+            self._best_model, self._best_model_trial, self._best_weights = model, best.number, model.get_weights()
         return model
 
     def _no_best_message(self) -> str:
@@ -407,13 +414,16 @@ class SearchRecord:
         return text
 
     def export(self, path: str | os.PathLike[str], overwrite: bool = False) -> dict[str, Path]:
-        """Save the best model (``.keras``), its parameters (``.params.json``) and the leaderboard (``.leaderboard.csv``)."""
+        """Save the best model (``.keras``), its parameters (``.params.json``) and the leaderboard (``.leaderboard.csv``).
+
+        The model is the search's own result (the best trial's weights at its best
+        epoch, or the CV refit), even if ``best_model`` was trained further since.
+        """
         paths = export_paths(path)
         check_export_paths(paths, overwrite)
         best = self.best_trial
         model = self.best_model
         paths["model"].parent.mkdir(parents=True, exist_ok=True)
-        model.save(paths["model"])
         paths["params"].write_text(
             json.dumps(
                 {"trial": best.number, "score": best.score, "objective": self.objective.name, "params": best.params},
@@ -422,6 +432,13 @@ class SearchRecord:
             )
         )
         self.to_csv(paths["leaderboard"])
+        with self._lock:
+            current = model.get_weights()
+            model.set_weights(self._best_weights)
+            try:
+                self._save_model(model, paths["model"])
+            finally:
+                model.set_weights(current)
         return paths
 
     def run_round(
@@ -468,6 +485,11 @@ class SearchRecord:
     def __repr__(self) -> str:
         status = "done" if self.done else "running"
         return f"<Search {self.strategy} {status}: {self.summary()}>"
+
+
+def _save_model(model: Any, path: Path) -> None:
+    """Save with the model's own ``save`` (a search wires in Keras' save-and-reload check instead)."""
+    model.save(path)
 
 
 def format_params(params: dict[str, Any]) -> str:

@@ -22,6 +22,7 @@ from nnhp_magics.core.data import TrainingData, prepare
 from nnhp_magics.search import storage as store
 from nnhp_magics.errors import AllTrialsFailed, NnhpError
 from nnhp_magics.core.events import EpochEnded, EventBus, Listener, SearchEnded, SearchStarted, TrialFinished, TrialStarted
+from nnhp_magics.training import backend
 from nnhp_magics.training.executors import Executor, InProcessExecutor, check_shippable, make_executor
 from nnhp_magics.core.results import (
     FAILED, INTERRUPTED, RUNNING, Objective, SearchRecord, Trial, check_export_paths, export_paths, parse_objective,
@@ -89,7 +90,7 @@ class SearchPlan:
             spec_text=self.spec_text,
             study_name=self.study_name,
         )
-        search.connect(refit=self.best_model)
+        search.connect(refit=self.best_model, save=backend.save_and_verify)
         search.space = self.space
         return search
 
