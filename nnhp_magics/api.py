@@ -14,7 +14,7 @@ from typing import Any
 from nnhp_magics.core.events import EventBus, Listener
 from nnhp_magics.core.results import SearchRecord
 from nnhp_magics.core.space import SearchSpace
-from nnhp_magics.lr_finder.range_test import LRFindResult, check_options, run_lrfind
+from nnhp_magics.lr_finder.range_test import FIGURE_SIZE, LRFindResult, check_options, run_lrfind
 from nnhp_magics.search import analysis, storage
 from nnhp_magics.search.loop import plan_search, start_search
 from nnhp_magics.search.rounds import FollowUp
@@ -32,7 +32,7 @@ class Search(SearchRecord):
     """
 
     def plot(self) -> Any:
-        """A matplotlib figure of every trial's validation curve, the best one marked."""
+        """A matplotlib figure of every trial's validation curve, the best one marked; shown as a PNG in a notebook."""
         from nnhp_magics.views.plots import search_figure
 
         return search_figure(self)
@@ -73,6 +73,14 @@ class Search(SearchRecord):
 
 class LRFind(LRFindResult):
     """The learning-rate range test's result (``suggestion``, ``chosen``, the curve) and its static view."""
+
+    def plot(self, ax: Any = None) -> Any:
+        """A matplotlib figure of loss against learning rate (log x), the suggestion marked; shown as a PNG in a notebook."""
+        if ax is None:
+            from nnhp_magics.views.plots import display_figure
+
+            ax = display_figure(figsize=FIGURE_SIZE, layout="constrained").subplots()
+        return super().plot(ax)
 
     def _repr_html_(self) -> str | None:
         """The summary and the plot as a PNG; None in the cell whose live view already left them there."""

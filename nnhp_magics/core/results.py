@@ -13,6 +13,7 @@ import io
 import json
 import math
 import os
+import re
 import threading
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -93,13 +94,19 @@ class Objective:
 
 _MIN_WORDS = ("loss", "error", "mse", "mae", "mape", "msle", "rmse", "crossentropy", "hinge", "poisson", "kl")
 _MAX_WORDS = ("accuracy", "acc", "auc", "r2", "precision", "recall", "f1", "iou")
+_CAMEL_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
+
+
+def metric_words(name: str) -> list[str]:
+    """The lowercase words of a metric name, snake_case or CamelCase: ``RootMeanSquaredError`` -> root, mean, squared, error."""
+    return [w for w in _CAMEL_BOUNDARY.sub("_", name).lower().replace("-", "_").split("_") if w]
 
 
 def parse_objective(text: str) -> Objective:
-    """Turn ``val_loss``, ``max:val_f1`` and the like into an Objective.
+    """Turn ``val_loss``, ``val_RootMeanSquaredError``, ``max:val_f1`` and the like into an Objective.
 
-    The direction is inferred from the metric name; names it cannot classify need a
-    ``min:`` or ``max:`` prefix.
+    The direction is inferred from the metric name's words (snake_case or
+    CamelCase); names it cannot classify need a ``min:`` or ``max:`` prefix.
     """
     text = text.strip()
     directions: tuple[tuple[str, Literal["minimize", "maximize"]], ...] = (("min:", "minimize"), ("max:", "maximize"))
@@ -110,7 +117,7 @@ def parse_objective(text: str) -> Objective:
                 raise NnhpError(f"--objective {text!r} names no metric after {prefix!r}.")
             return Objective(name, direction)
     base = text[4:] if text.startswith("val_") else text
-    words = base.lower().replace("-", "_").split("_")
+    words = metric_words(base)
     if any(w in _MAX_WORDS for w in words) or base.lower() in _MAX_WORDS:
         return Objective(text, "maximize")
     if any(w in _MIN_WORDS for w in words) or base.lower() in _MIN_WORDS:
@@ -118,6 +125,28 @@ def parse_objective(text: str) -> Objective:
     raise NnhpError(
         f"--objective {text!r}: cannot tell whether to minimise or maximise it. "
         f"Write --objective min:{text} or --objective max:{text}."
+    )
+
+
+def _spelling_key(name: str) -> str:
+    return name.lower().replace("_", "")
+
+
+def resolve_objective(objective: Objective, logged: list[str]) -> Objective:
+    """The objective under the name the model logs: exact, or the same metric in the other case style.
+
+    ``val_root_mean_squared_error`` resolves to a logged ``val_RootMeanSquaredError``
+    and back; a name the model never logs is an error listing the names it does log.
+    """
+    if objective.name in logged:
+        return objective
+    matches = [name for name in logged if _spelling_key(name) == _spelling_key(objective.name)]
+    if len(matches) == 1:
+        return Objective(matches[0], objective.direction)
+    raise NnhpError(
+        f"--objective {objective.name} is not logged by the model. It logs: {', '.join(sorted(logged)) or 'nothing'}. "
+        "Pick one of those, or add the metric in model.compile(metrics=[...]); name a model's outputs "
+        '(e.g. keras.layers.Dense(1, name="main")) to get per-output names such as val_main_loss.'
     )
 
 
@@ -168,6 +197,8 @@ class SearchRecord:
         self._stop_requested = threading.Event()
         self._best_model: Any = None
         self._best_model_trial: int | None = None
+        self._best_weights: list[Any] | None = None
+        self._save_model: Callable[[Any, Path], None] = _save_model
         self._refit: Callable[[Trial], Any] | None = None
         self._error: BaseException | None = None
         self._follow_up: Callable[..., SearchRecord] | None = None
@@ -192,8 +223,7 @@ class SearchRecord:
         with self._lock:
             best = self.best_trial_or_none
             if best is not None and best.number == trial.number:
-                self._best_model = model
-                self._best_model_trial = trial.number
+                self._best_model, self._best_model_trial, self._best_weights = model, trial.number, None
 
     def finish(self, reason: str, error: BaseException | None = None) -> None:
         """The search ended for ``reason``; ``error`` is re-raised by :meth:`wait`."""
@@ -220,10 +250,13 @@ class SearchRecord:
         refit: Callable[[Trial], Any] | None = None,
         follow_up: Callable[..., SearchRecord] | None = None,
         subscribe: Callable[[Callable[[Any], None]], None] | None = None,
+        save: Callable[[Any, Path], None] | None = None,
     ) -> None:
-        """Wire the record to what only its search holds: the best-model refit, the next round, the event bus."""
+        """Wire the record to what only its search holds: the best-model refit, the next round, the event bus, the model saver."""
         if refit is not None:
             self._refit = refit
+        if save is not None:
+            self._save_model = save
         if follow_up is not None:
             self._follow_up = follow_up
         if subscribe is not None:
@@ -300,11 +333,14 @@ class SearchRecord:
         """The best model: the best trial's own model, or under CV a refit on all the data.
 
         The refit runs once, on first access, for the mean restored-best epoch of the
-        best trial's folds.
+        best trial's folds. Its weights are noted when first handed out, so
+        :meth:`export` writes the search's result even after the user trains it further.
         """
         best = self.best_trial
         with self._lock:
             if self._best_model is not None and self._best_model_trial == best.number:
+                if self._best_weights is None:
+                    self._best_weights = self._best_model.get_weights()
                 return self._best_model
         if self._refit is None:
             raise NnhpError(
@@ -313,7 +349,7 @@ class SearchRecord:
             )
         model = self._refit(best)
         with self._lock:
-            self._best_model, self._best_model_trial = model, best.number
+            self._best_model, self._best_model_trial, self._best_weights = model, best.number, model.get_weights()
         return model
 
     def _no_best_message(self) -> str:
@@ -380,13 +416,16 @@ class SearchRecord:
         return text
 
     def export(self, path: str | os.PathLike[str], overwrite: bool = False) -> dict[str, Path]:
-        """Save the best model (``.keras``), its parameters (``.params.json``) and the leaderboard (``.leaderboard.csv``)."""
+        """Save the best model (``.keras``), its parameters (``.params.json``) and the leaderboard (``.leaderboard.csv``).
+
+        The model is the search's own result (the best trial's weights at its best
+        epoch, or the CV refit), even if ``best_model`` was trained further since.
+        """
         paths = export_paths(path)
         check_export_paths(paths, overwrite)
         best = self.best_trial
         model = self.best_model
         paths["model"].parent.mkdir(parents=True, exist_ok=True)
-        model.save(paths["model"])
         paths["params"].write_text(
             json.dumps(
                 {"trial": best.number, "score": best.score, "objective": self.objective.name, "params": best.params},
@@ -395,6 +434,13 @@ class SearchRecord:
             )
         )
         self.to_csv(paths["leaderboard"])
+        with self._lock:
+            current = model.get_weights()
+            model.set_weights(self._best_weights)
+            try:
+                self._save_model(model, paths["model"])
+            finally:
+                model.set_weights(current)
         return paths
 
     def run_round(
@@ -441,6 +487,11 @@ class SearchRecord:
     def __repr__(self) -> str:
         status = "done" if self.done else "running"
         return f"<Search {self.strategy} {status}: {self.summary()}>"
+
+
+def _save_model(model: Any, path: Path) -> None:
+    """Save with the model's own ``save`` (a search wires in Keras' save-and-reload check instead)."""
+    model.save(path)
 
 
 def format_params(params: dict[str, Any]) -> str:

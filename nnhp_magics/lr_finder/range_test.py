@@ -33,6 +33,8 @@ FLAT_DROP = 0.1
 DIVIDE_BY = 10.0
 FINISHED, DIVERGED, INTERRUPTED, FAILED = "finished", "diverged", "interrupted", "failed"
 DEFAULT_BATCH_SIZE = 32
+#: The range-test figure's size in inches.
+FIGURE_SIZE = (6.4, 3.6)
 
 
 class LRFindWarning(UserWarning):
@@ -130,7 +132,7 @@ class LRFindResult:
         if ax is None:
             from matplotlib.figure import Figure
 
-            figure = Figure(figsize=(6.4, 3.6), layout="constrained")
+            figure = Figure(figsize=FIGURE_SIZE, layout="constrained")
             ax = figure.subplots()
         ax.plot(self.lrs, self.losses, color="#8aa4c8", alpha=0.6, linewidth=1, label="loss")
         ax.plot(self.lrs, self.smoothed, color="#1f4e8c", linewidth=2, label="smoothed")

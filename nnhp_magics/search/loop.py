@@ -32,11 +32,13 @@ from nnhp_magics.core.results import (
     FAILED,
     INTERRUPTED,
     RUNNING,
+    Objective,
     SearchRecord,
     Trial,
     check_export_paths,
     export_paths,
     parse_objective,
+    resolve_objective,
     summarize_failures,
 )
 from nnhp_magics.core.routing import build_signature, check_names
@@ -44,8 +46,9 @@ from nnhp_magics.core.space import SearchSpace, optuna_value
 from nnhp_magics.errors import AllTrialsFailed, NnhpError
 from nnhp_magics.search import storage as store
 from nnhp_magics.search.strategies import Strategy, make_strategy
+from nnhp_magics.training import backend
 from nnhp_magics.training.executors import Executor, InProcessExecutor, check_shippable, make_executor
-from nnhp_magics.training.trial import PRUNE, STOP, FitConfig, TrialInterrupted, TrialTask, refit
+from nnhp_magics.training.trial import PRUNE, STOP, FitConfig, TrialInterrupted, TrialTask, logged_names, refit
 
 R = TypeVar("R", bound=SearchRecord)
 
@@ -104,7 +107,7 @@ class SearchPlan:
             spec_text=self.spec_text,
             study_name=self.study_name,
         )
-        search.connect(refit=self.best_model)
+        search.connect(refit=self.best_model, save=backend.save_and_verify)
         search.space = self.space
         return search
 
@@ -191,6 +194,7 @@ def plan_search(
         raise NnhpError(
             f"--objective {goal.name} needs validation data: pass --valid XV YV, or use a training metric such as loss."
         )
+    goal = _logged_objective(build, parsed, data, goal)
     config = FitConfig(
         objective=goal, epochs=epochs, patience=patience, batch_size=batch_size,
         fit_kwargs=dict(fit_kwargs or {}), seed=seed, warmup_epochs=warmup,
@@ -206,6 +210,18 @@ def plan_search(
         _open_study(plan, storage, study, keep_models)
     plan.executor = make_executor(workers, dask, pruning=chosen.prunes, engine=engine, pack=config.pack)
     return plan
+
+
+def _logged_objective(build: Callable[..., Any], space: SearchSpace, data: TrainingData, goal: Objective) -> Objective:
+    """The objective under the name the model logs, from one model built with drawn parameters and evaluated on two rows.
+
+    Runs once per search, before any trial exists: an objective the model never
+    logs is refused here. A BUILD that fails is left for the trials to report.
+    """
+    optuna.logging.set_verbosity(logging.WARNING)
+    probe = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    names = logged_names(build, space.suggest(probe.ask()), data.folds[0])
+    return goal if names is None else resolve_objective(goal, names)
 
 
 def _check_where(storage: str | None, study: str | None, workers: int, dask: Any, keep_models: int) -> None:

@@ -492,7 +492,7 @@ def load_search(storage: str, study: str | None, result_type: type[R]) -> R:
                 record.state, record.error = INTERRUPTED, LOST
             search.record_trial(record)
     keeper = ModelKeeper(objective, meta.get("keep_models", 1), models_folder(location, name))
-    search.connect(refit=lambda best: _saved_model(keeper, best))
+    search.connect(refit=lambda best: _saved_model(keeper, best), save=backend.save_and_verify)
     search.finish("loaded")
     return search
 

@@ -202,6 +202,26 @@ def build_model(build: Callable[..., Any], routed: Routed) -> Any:
     raise NotACompiledModel(f"{name}() returned {type(model).__name__}, not a compiled Keras model.")
 
 
+def logged_names(build: Callable[..., Any], params: dict[str, Any], fold: Fold) -> list[str] | None:
+    """The names ``fit`` logs for BUILD(params) on ``fold``, read off a fresh model evaluated on two rows.
+
+    A dataset gives one batch instead; the ``val_`` names follow when the fold has
+    validation data. None when BUILD or the evaluation fails: the trials report that.
+    """
+    try:
+        model = build_model(build, route(params, build))
+        if is_dataset(fold.train):
+            results = model.evaluate(fold.train.take(1), verbose=0, return_dict=True)
+        else:
+            results = model.evaluate(fold.train.x[:2], fold.train.y[:2], batch_size=2, verbose=0, return_dict=True)
+    except NnhpError:
+        raise
+    except Exception:
+        return None
+    names = sorted(results)
+    return names + [f"val_{name}" for name in names] if fold.monitor is not None else names
+
+
 class EngineUnsupported(NnhpError):
     """``--engine graph`` was forced on a trial the graph engine cannot train faithfully."""
 

@@ -7,6 +7,7 @@ not pixels. Matplotlib is imported only when a figure is drawn.
 from __future__ import annotations
 
 import base64
+import functools
 import io
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -34,11 +35,30 @@ def curve_series(search: SearchRecord) -> list[CurveSeries]:
     return series
 
 
-def search_figure(search: SearchRecord) -> Any:
-    """Validation curves of all trials, faint, with the best trial's curve drawn bold."""
+@functools.cache
+def _display_figure_class() -> type:
+    """A matplotlib Figure that IPython shows as a PNG, defined on first use so matplotlib loads only when drawing."""
     from matplotlib.figure import Figure
 
-    figure = Figure(figsize=(7, 3.6), layout="constrained")
+    class DisplayFigure(Figure):
+        """A Figure with ``_repr_png_``: shown as an image in a notebook even when pyplot was never imported."""
+
+        def _repr_png_(self) -> bytes:
+            buffer = io.BytesIO()
+            self.savefig(buffer, format="png")
+            return buffer.getvalue()
+
+    return DisplayFigure
+
+
+def display_figure(**kwargs: Any) -> Any:
+    """A new Figure (``kwargs`` as for matplotlib's Figure) that displays as a PNG in IPython."""
+    return _display_figure_class()(**kwargs)
+
+
+def search_figure(search: SearchRecord) -> Any:
+    """Validation curves of all trials, faint, with the best trial's curve drawn bold."""
+    figure = display_figure(figsize=(7, 3.6), layout="constrained")
     axes = figure.subplots()
     series = curve_series(search)
     for s in series:

@@ -54,10 +54,16 @@ class FakeOutput:
 
 
 class FakeModel:
-    """Stands in for a Keras model: ``save`` writes a file."""
+    """Stands in for a Keras model: ``save`` writes a file; it has no weights."""
 
     def save(self, path: Path) -> None:
         Path(path).write_bytes(b"model")
+
+    def get_weights(self) -> list:
+        return []
+
+    def set_weights(self, weights: list) -> None:
+        pass
 
 
 def new_search(cv: int | None = None, budget: int = 4) -> Search:
