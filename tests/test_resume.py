@@ -82,7 +82,8 @@ def test_load_search_reopens_a_search_without_training(data, tmp_path, keras_rea
     x, y = data
     url = str(tmp_path / "search.journal")
     search = hpsearch(textbook_build, x, y, SPEC, storage=url, keep_models=2, **small(trials=4))
-    folder = tmp_path / "search-models" / search.study_name
+    study = optuna.load_study(study_name=search.study_name, storage=open_storage(locate(url)))
+    folder = tmp_path / "search.journal-models" / study.user_attrs["nnhp_study_id"]
     kept = sorted(p.name for p in folder.glob("*.keras"))
     ranked = sorted((t for t in search.trials), key=lambda t: t.score)[:2]
     assert kept == sorted(f"trial-{t.number}.keras" for t in ranked)

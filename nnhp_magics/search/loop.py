@@ -219,7 +219,9 @@ def _open_study(plan: SearchPlan, storage: str, study: str | None, keep_models: 
     )
     plan.study_name = name
     plan.persistent = True
-    plan.models = store.ModelKeeper(goal, keep_models, store.models_folder(location, name))
+    own_id = store.study_id(plan.study)
+    assert own_id is not None, "open_study gives every study an id"
+    plan.models = store.ModelKeeper(goal, keep_models, store.models_folder(location, own_id), plan.study)
 
 
 def _check_engine(engine: str, pack: int | None) -> int:

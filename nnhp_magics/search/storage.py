@@ -4,8 +4,9 @@
 a journal file path (``search.journal`` / ``search.log``, Optuna's JournalStorage, safe
 on a shared file system). Every trial's record (``Trial.to_dict()``) lives in the
 Optuna trial's user attribute ``"nnhp"``; the study's user attributes hold the
-search's fingerprint, its ranges and what ``load_search`` needs to rebuild it. The
-best models are saved as ``.keras`` files in a folder next to the storage.
+search's fingerprint, its ranges, what ``load_search`` needs to rebuild it and a
+UUID of its own. The best models are saved as ``.keras`` files in a folder named
+after the storage file and that UUID, so that no two studies share one.
 """
 
 from __future__ import annotations
@@ -15,10 +16,9 @@ import hashlib
 import json
 import logging
 import os
-import re
 import sqlite3
 import stat
-import tempfile
+import uuid
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,6 +43,8 @@ FINGERPRINT_ATTR = "nnhp_fingerprint"
 RANGES_ATTR = "nnhp_ranges"
 META_ATTR = "nnhp_search"
 ROUNDS_ATTR = "nnhp_rounds"
+STUDY_ID_ATTR = "nnhp_study_id"
+MODELS_ATTR = "nnhp_saved_models"
 JOURNAL_SUFFIXES = (".journal", ".log")
 SQLITE_SUFFIXES = (".db", ".sqlite", ".sqlite3")
 LOST = "lost with its process (the kernel or worker died while it ran)"
@@ -288,6 +290,7 @@ def open_study(
             study_name=name, storage=storage, direction=identity["direction"], sampler=sampler, pruner=pruner
         )
         study.set_user_attr(FINGERPRINT_ATTR, identity)
+        study.set_user_attr(STUDY_ID_ATTR, uuid.uuid4().hex)
     else:
         stored = study.user_attrs.get(FINGERPRINT_ATTR)
         if stored is None:
@@ -295,6 +298,8 @@ def open_study(
                 f"study {name!r} in {location.shown} was not made by %%hpsearch; pass --study with another name."
             )
         check_fingerprint(name, location.shown, stored, identity, (study.user_attrs.get(RANGES_ATTR, {}), ranges))
+        if STUDY_ID_ATTR not in study.user_attrs:  # made before studies had an id: its models start afresh
+            study.set_user_attr(STUDY_ID_ATTR, uuid.uuid4().hex)
     study.set_user_attr(RANGES_ATTR, ranges)
     study.set_user_attr(META_ATTR, meta)
     return study
@@ -389,12 +394,24 @@ def params_key(params: dict[str, Any]) -> tuple[tuple[str, Any], ...]:
     return tuple(sorted((k, json.dumps(v, default=repr)) for k, v in params.items()))
 
 
-def models_folder(location: Location, study: str) -> Path:
-    """Where a study's best models go: ``NAME-models/STUDY/`` next to a storage file, else under the working folder."""
-    safe = re.sub(r"[^\w.-]", "_", study)
+def study_id(study: optuna.Study) -> str | None:
+    """The UUID ``open_study`` gave the study; None for a study made before studies had one."""
+    value = study.user_attrs.get(STUDY_ID_ATTR)
+    return value if isinstance(value, str) and value.isalnum() else None
+
+
+def models_folder(location: Location, study_uuid: str) -> Path:
+    """Where a study's saved models go: ``NAME.SUFFIX-models/UUID/`` next to a storage file.
+
+    A database server's studies go under ``nnhp-models/HASH/UUID/`` in the working
+    folder, HASH naming the URL (password hidden). The study's UUID, never its
+    name, picks the folder, so two studies (or a deleted study's leftovers) never
+    share one.
+    """
     if location.path is not None:
-        return location.path.parent / f"{location.path.stem}-models" / safe
-    return Path.cwd() / "nnhp-models" / safe
+        return location.path.parent / f"{location.path.name}-models" / study_uuid
+    digest = hashlib.sha1(location.shown.encode()).hexdigest()[:12]
+    return Path.cwd() / "nnhp-models" / digest / study_uuid
 
 
 class ModelKeeper:
@@ -402,12 +419,17 @@ class ModelKeeper:
 
     Without a folder, a model object trained in this process is handed to the
     Search as before (nothing serialised); a model that came back from a worker as
-    bytes is kept in memory.
+    bytes is kept in memory. With a ``study``, the trial numbers of the files it
+    wrote are kept with the study, and only those files are ever deleted.
     """
 
-    def __init__(self, objective: Objective, keep: int = 1, folder: Path | None = None) -> None:
-        self.objective, self.keep, self.folder = objective, keep, folder
+    def __init__(
+        self, objective: Objective, keep: int = 1, folder: Path | None = None, study: optuna.Study | None = None
+    ) -> None:
+        self.objective, self.keep, self.folder, self.study = objective, keep, folder, study
         self._memory: dict[int, bytes] = {}
+        written = study.user_attrs.get(MODELS_ATTR, []) if study is not None else []
+        self._written: set[int] = {n for n in written if isinstance(n, int)}
 
     def offer(self, search: SearchRecord, record: Trial, model: Any) -> None:
         """Keep ``model`` if ``record`` is among the best ``keep`` trials; drop the ones it pushes out."""
@@ -430,6 +452,13 @@ class ModelKeeper:
         partial = self.folder / f".trial-{number}.partial"
         partial.write_bytes(data)
         os.replace(partial, self.path(number))
+        self._written.add(number)
+        self._remember()
+
+    def _remember(self) -> None:
+        """Keep with the study which trials' files this keeper wrote."""
+        if self.study is not None:
+            self.study.set_user_attr(MODELS_ATTR, sorted(self._written))
 
     def path(self, number: int) -> Path:
         assert self.folder is not None
@@ -451,12 +480,13 @@ class ModelKeeper:
     def _drop_all_but(self, numbers: set[int]) -> None:
         for number in [n for n in self._memory if n not in numbers]:
             del self._memory[number]
-        if self.folder is None:
+        dropped = sorted(self._written - numbers)
+        if self.folder is None or not dropped:
             return
-        for path in self.folder.glob("trial-*.keras"):
-            number = path.stem.removeprefix("trial-")
-            if number.isdigit() and int(number) not in numbers:
-                path.unlink(missing_ok=True)
+        for number in dropped:
+            self.path(number).unlink(missing_ok=True)
+            self._written.discard(number)
+        self._remember()
 
 
 def load_search(storage: str, study: str | None, result_type: type[R]) -> R:
@@ -492,7 +522,8 @@ def load_search(storage: str, study: str | None, result_type: type[R]) -> R:
             if trial.state == TrialState.RUNNING and record.state not in FINISHED_STATES:
                 record.state, record.error = INTERRUPTED, LOST
             search.record_trial(record)
-    keeper = ModelKeeper(objective, meta.get("keep_models", 1), models_folder(location, name))
+    own_id = study_id(loaded)
+    keeper = ModelKeeper(objective, meta.get("keep_models", 1), models_folder(location, own_id) if own_id else None)
     search.connect(refit=lambda best: _saved_model(keeper, best))
     search.finish("loaded")
     return search
