@@ -12,6 +12,8 @@ import logging
 import math
 import threading
 import time
+import warnings
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any, Callable, Iterator, TypeVar
@@ -67,6 +69,7 @@ class SearchPlan:
     executor: Executor
     models: store.ModelKeeper
     study: optuna.Study | None = None
+    lease: store.WriterLease | None = None
     study_name: str | None = None
     persistent: bool = False
     namespace: dict[str, Any] = field(default_factory=dict)
@@ -186,7 +189,12 @@ def plan_search(
     )
     if storage is not None:
         _open_study(plan, storage, study, keep_models)
-    plan.executor = make_executor(workers, dask, pruning=chosen.prunes, engine=engine, pack=config.pack)
+    try:
+        plan.executor = make_executor(workers, dask, pruning=chosen.prunes, engine=engine, pack=config.pack)
+    except BaseException:
+        if plan.lease is not None:
+            plan.lease.release()
+        raise
     return plan
 
 
@@ -213,7 +221,7 @@ def _open_study(plan: SearchPlan, storage: str, study: str | None, keep_models: 
         "strategy": plan.strategy.name, "budget": plan.trials, "cv": plan.cv, "max_epochs": plan.config.epochs,
         "spec": plan.spec_text, "build": build_name, "keep_models": keep_models,
     }
-    plan.study = store.open_study(
+    plan.study, plan.lease = store.open_study(
         location, name, store.fingerprint(plan.space, goal, plan.cv, plan.data.fingerprint),
         store.param_ranges(plan.space), meta, sampler=plan.strategy.sampler, pruner=plan.strategy.pruner,
     )
@@ -301,8 +309,15 @@ def run_search(plan: SearchPlan, search: SearchRecord, bus: EventBus) -> SearchR
     """Run trials until the budget is spent, the timeout passes, Stop is pressed or the user interrupts.
 
     A persistent study resumes: its earlier trials are shown at once and count
-    toward the budget, and trials lost with their process are run again once.
+    toward the budget, and trials lost with their process are run again once. It is
+    held for this process (a heartbeat keeps the claim fresh) until the search ends.
     """
+    with plan.lease.hold() if plan.lease is not None else nullcontext():
+        return _run(plan, search, bus)
+
+
+def _run(plan: SearchPlan, search: SearchRecord, bus: EventBus) -> SearchRecord:
+    """The body of ``run_search``, with the study held."""
     optuna.logging.set_verbosity(logging.WARNING)
     if plan.study is None:  # named after the build function and spec: Hyperband assigns brackets by study name
         plan.study = optuna.create_study(
@@ -420,9 +435,21 @@ def _record(record: Trial, study: optuna.Study, control: _Control, search: Searc
 
 
 def _tell(study: optuna.Study, control: _Control, record: Trial) -> None:
-    """Save the record with the Optuna trial, then finish it: durable at once with a storage."""
+    """Save the record with the Optuna trial, then finish it: durable at once with a storage.
+
+    A trial another process already finished in the storage keeps its record in
+    this search, with a warning.
+    """
     live = control.optuna_trials.pop(record.number, None)
     if live is None:
         return
-    live.set_user_attr(store.RECORD_ATTR, record.to_dict())
-    store.tell(study, live, record)
+    try:
+        live.set_user_attr(store.RECORD_ATTR, record.to_dict())
+        store.tell(study, live, record)
+    except optuna.exceptions.UpdateFinishedTrialError:
+        warnings.warn(
+            f"trial {record.number} was finished in the storage by another process while it ran here; "
+            "its result stays in this search but the study keeps the other process's outcome.",
+            UserWarning,
+            stacklevel=2,
+        )

@@ -16,13 +16,17 @@ import hashlib
 import json
 import logging
 import os
+import socket
 import sqlite3
 import stat
+import threading
+import time
 import uuid
 import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Iterator, TypeVar
 
 import optuna
 from optuna.trial import TrialState
@@ -45,6 +49,9 @@ META_ATTR = "nnhp_search"
 ROUNDS_ATTR = "nnhp_rounds"
 STUDY_ID_ATTR = "nnhp_study_id"
 MODELS_ATTR = "nnhp_saved_models"
+LEASE_ATTR = "nnhp_writer"
+LEASE_STALE_SECONDS = 60.0
+HEARTBEAT_SECONDS = 10.0
 JOURNAL_SUFFIXES = (".journal", ".log")
 SQLITE_SUFFIXES = (".db", ".sqlite", ".sqlite3")
 LOST = "lost with its process (the kernel or worker died while it ran)"
@@ -280,8 +287,11 @@ def open_study(
     *,
     sampler: optuna.samplers.BaseSampler,
     pruner: optuna.pruners.BasePruner,
-) -> optuna.Study:
-    """Create the study, or load it after checking its fingerprint; then record this run's settings."""
+) -> tuple[optuna.Study, WriterLease]:
+    """Create the study, or load it after checking its fingerprint and that no other process runs it.
+
+    Then claim it for this process (the returned lease) and record this run's settings.
+    """
     storage = open_storage(location)
     try:
         study = optuna.load_study(study_name=name, storage=storage, sampler=sampler, pruner=pruner)
@@ -298,11 +308,113 @@ def open_study(
                 f"study {name!r} in {location.shown} was not made by %%hpsearch; pass --study with another name."
             )
         check_fingerprint(name, location.shown, stored, identity, (study.user_attrs.get(RANGES_ATTR, {}), ranges))
-        if STUDY_ID_ATTR not in study.user_attrs:  # made before studies had an id: its models start afresh
-            study.set_user_attr(STUDY_ID_ATTR, uuid.uuid4().hex)
+    lease = WriterLease(study, location.shown, name)
+    lease.claim()
+    if STUDY_ID_ATTR not in study.user_attrs:  # made before studies had an id: its models start afresh
+        study.set_user_attr(STUDY_ID_ATTR, uuid.uuid4().hex)
     study.set_user_attr(RANGES_ATTR, ranges)
     study.set_user_attr(META_ATTR, meta)
-    return study
+    return study, lease
+
+
+_HELD: set[str] = set()  # the tokens of the leases this process holds
+
+
+class WriterLease:
+    """One study, one writer: this process's claim on a study, kept fresh by a heartbeat while a search runs.
+
+    The claim (host, pid, a token and a heartbeat time) lives in the study's user
+    attributes. Another process's claim stands while its heartbeat is younger than
+    ``LEASE_STALE_SECONDS``, unless that process is known to be gone (same host, pid
+    no longer running, or this very process with no search holding it).
+    """
+
+    def __init__(self, study: optuna.Study, where: str, name: str) -> None:
+        self.study, self.where, self.name = study, where, name
+        self.host, self.pid = socket.gethostname(), os.getpid()
+        self.token = f"{self.host}:{self.pid}:{uuid.uuid4().hex}"
+
+    def claim(self) -> None:
+        """Take the study for this process, or raise NnhpError naming the process that runs it."""
+        if self.token in _HELD:
+            return
+        holder = self.study.user_attrs.get(LEASE_ATTR)
+        if _holder_alive(holder):
+            raise self._refusal(holder)
+        self._write()
+        holder = self.study.user_attrs.get(LEASE_ATTR)
+        if not isinstance(holder, dict) or holder.get("token") != self.token:  # lost a race to another process
+            raise self._refusal(holder)
+        _HELD.add(self.token)
+
+    def release(self) -> None:
+        """Give the study up, if this process still holds it."""
+        _HELD.discard(self.token)
+        holder = self.study.user_attrs.get(LEASE_ATTR)
+        if isinstance(holder, dict) and holder.get("token") == self.token:
+            self.study.set_user_attr(LEASE_ATTR, None)
+
+    @contextmanager
+    def hold(self) -> Iterator[None]:
+        """Claim the study, refresh the claim every ``HEARTBEAT_SECONDS`` on a daemon thread, release it at the end."""
+        self.claim()
+        stop = threading.Event()
+        beating = threading.Thread(target=self._beat, args=(stop,), name="nnhp-lease", daemon=True)
+        beating.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            beating.join()
+            self.release()
+
+    def _beat(self, stop: threading.Event) -> None:
+        while not stop.wait(HEARTBEAT_SECONDS):
+            try:
+                self._write()
+            except Exception as exc:  # the storage is busy or unreachable: the next beat tries again
+                logging.getLogger(__name__).warning("study %r: heartbeat not written: %s", self.name, _first_line(exc))
+
+    def _write(self) -> None:
+        self.study.set_user_attr(
+            LEASE_ATTR, {"token": self.token, "host": self.host, "pid": self.pid, "heartbeat": time.time()}
+        )
+
+    def _refusal(self, holder: Any) -> NnhpError:
+        host, pid = (holder.get("host"), holder.get("pid")) if isinstance(holder, dict) else ("?", "?")
+        age = time.time() - float(holder.get("heartbeat", 0)) if isinstance(holder, dict) else 0.0
+        return NnhpError(
+            f"study {self.name!r} in {self.where} is being run by another process (pid {pid} on {host}, "
+            f"last heard from {age:.0f} s ago), and a study has one writer. Wait for that search to end, "
+            "pass --study with another name to start a separate study, or, if that process is gone, run the cell "
+            f"again: its claim lapses {LEASE_STALE_SECONDS:.0f} s after its last heartbeat (at once when it ran on "
+            "this machine). Nothing was changed and nothing was trained."
+        )
+
+
+def _holder_alive(holder: Any) -> bool:
+    """Whether a stored claim belongs to a process that may still be writing to the study."""
+    if not isinstance(holder, dict) or not isinstance(holder.get("token"), str):
+        return False
+    if holder["token"] in _HELD:  # another search of this process runs the study
+        return True
+    if holder.get("host") == socket.gethostname():
+        if holder.get("pid") == os.getpid() or not _pid_running(holder.get("pid")):
+            return False
+    heartbeat = holder.get("heartbeat")
+    return isinstance(heartbeat, (int, float)) and time.time() - heartbeat < LEASE_STALE_SECONDS
+
+
+def _pid_running(pid: Any) -> bool:
+    if not isinstance(pid, int) or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def save_rounds(study: optuna.Study, rounds: list[dict[str, Any]]) -> None:
