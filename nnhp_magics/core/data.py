@@ -67,7 +67,30 @@ def check_xy(x: Any, y: Any, what: str = "X, y") -> Arrays:
         raise NnhpError(f"{what} have different lengths: {len(xs)} rows of X but {len(ys)} of y.")
     if len(xs) < 2:
         raise NnhpError(f"{what} hold {len(xs)} row(s); a search needs data to train and validate on.")
+    x_name, y_part = (part.strip() for part in what.split(","))
+    y_name = x_name.removesuffix("X") + y_part  # "validation X, y" -> "validation y"
+    if not (np.issubdtype(xs.dtype, np.number) or xs.dtype == bool):
+        raise NnhpError(f"{x_name} holds {xs.dtype} values, not numbers: encode them as numbers before the search.")
+    check_finite(xs, x_name)
+    if np.issubdtype(ys.dtype, np.number):  # string class labels pass through
+        check_finite(ys, y_name)
     return Arrays(xs, ys)
+
+
+def check_finite(array: np.ndarray, name: str) -> None:
+    """Refuse NaN or infinity in a numeric array, naming its first bad row (one pass, no copies kept)."""
+    if not np.issubdtype(array.dtype, np.inexact):
+        return
+    finite = np.isfinite(array)
+    if finite.all():
+        return
+    bad_rows = ~finite.reshape(len(array), -1).all(axis=1)
+    row = int(bad_rows.argmax())
+    kind = "NaN" if np.isnan(array[row]).any() else "infinity"
+    raise NnhpError(
+        f"{name} holds {kind} (first in row {row}, {int(bad_rows.sum())} bad row(s) in all): every trial would "
+        "train on it and fail. Drop or impute those rows before the search."
+    )
 
 
 def is_classification_target(y: np.ndarray) -> bool:

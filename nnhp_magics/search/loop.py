@@ -12,8 +12,10 @@ import logging
 import math
 import threading
 import time
+import warnings
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from contextlib import nullcontext
+from dataclasses import dataclass, field, replace
 from itertools import islice
 from typing import Any, TypeVar
 
@@ -88,6 +90,7 @@ class SearchPlan:
     executor: Executor
     models: store.ModelKeeper
     study: optuna.Study | None = None
+    lease: store.WriterLease | None = None
     study_name: str | None = None
     persistent: bool = False
     namespace: dict[str, Any] = field(default_factory=dict)
@@ -194,7 +197,6 @@ def plan_search(
         raise NnhpError(
             f"--objective {goal.name} needs validation data: pass --valid XV YV, or use a training metric such as loss."
         )
-    goal = _logged_objective(build, parsed, data, goal)
     config = FitConfig(
         objective=goal, epochs=epochs, patience=patience, batch_size=batch_size,
         fit_kwargs=dict(fit_kwargs or {}), seed=seed, warmup_epochs=warmup,
@@ -208,15 +210,24 @@ def plan_search(
     )
     if storage is not None:
         _open_study(plan, storage, study, keep_models)
-    plan.executor = make_executor(workers, dask, pruning=chosen.prunes, engine=engine, pack=config.pack)
+    try:
+        logged = _logged_objective(build, parsed, data, goal)
+        plan.config = replace(plan.config, objective=logged)
+        plan.models.objective = logged
+        plan.executor = make_executor(workers, dask, pruning=chosen.prunes, engine=engine, pack=config.pack)
+    except BaseException:
+        if plan.lease is not None:
+            plan.lease.release()
+        raise
     return plan
 
 
 def _logged_objective(build: Callable[..., Any], space: SearchSpace, data: TrainingData, goal: Objective) -> Objective:
     """The objective under the name the model logs, from one model built with drawn parameters and evaluated on two rows.
 
-    Runs once per search, before any trial exists: an objective the model never
-    logs is refused here. A BUILD that fails is left for the trials to report.
+    Runs once per search, after the cheaper checks (storage included) and before any
+    trial exists: an objective the model never logs is refused here. A BUILD that
+    fails is left for the trials to report.
     """
     optuna.logging.set_verbosity(logging.WARNING)
     probe = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
@@ -247,13 +258,15 @@ def _open_study(plan: SearchPlan, storage: str, study: str | None, keep_models: 
         "strategy": plan.strategy.name, "budget": plan.trials, "cv": plan.cv, "max_epochs": plan.config.epochs,
         "spec": plan.spec_text, "build": build_name, "keep_models": keep_models,
     }
-    plan.study = store.open_study(
+    plan.study, plan.lease = store.open_study(
         location, name, store.fingerprint(plan.space, goal, plan.cv, plan.data.fingerprint),
         store.param_ranges(plan.space), meta, sampler=plan.strategy.sampler, pruner=plan.strategy.pruner,
     )
     plan.study_name = name
     plan.persistent = True
-    plan.models = store.ModelKeeper(goal, keep_models, store.models_folder(location, name))
+    own_id = store.study_id(plan.study)
+    assert own_id is not None, "open_study gives every study an id"
+    plan.models = store.ModelKeeper(goal, keep_models, store.models_folder(location, own_id), plan.study)
 
 
 def _check_engine(engine: str, pack: int | None) -> int:
@@ -333,8 +346,15 @@ def run_search(plan: SearchPlan, search: SearchRecord, bus: EventBus) -> SearchR
     """Run trials until the budget is spent, the timeout passes, Stop is pressed or the user interrupts.
 
     A persistent study resumes: its earlier trials are shown at once and count
-    toward the budget, and trials lost with their process are run again once.
+    toward the budget, and trials lost with their process are run again once. It is
+    held for this process (a heartbeat keeps the claim fresh) until the search ends.
     """
+    with plan.lease.hold() if plan.lease is not None else nullcontext():
+        return _run(plan, search, bus)
+
+
+def _run(plan: SearchPlan, search: SearchRecord, bus: EventBus) -> SearchRecord:
+    """The body of ``run_search``, with the study held."""
     optuna.logging.set_verbosity(logging.WARNING)
     if plan.study is None:  # named after the build function and spec: Hyperband assigns brackets by study name
         plan.study = optuna.create_study(
@@ -452,9 +472,21 @@ def _record(record: Trial, study: optuna.Study, control: _Control, search: Searc
 
 
 def _tell(study: optuna.Study, control: _Control, record: Trial) -> None:
-    """Save the record with the Optuna trial, then finish it: durable at once with a storage."""
+    """Save the record with the Optuna trial, then finish it: durable at once with a storage.
+
+    A trial another process already finished in the storage keeps its record in
+    this search, with a warning.
+    """
     live = control.optuna_trials.pop(record.number, None)
     if live is None:
         return
-    live.set_user_attr(store.RECORD_ATTR, record.to_dict())
-    store.tell(study, live, record)
+    try:
+        live.set_user_attr(store.RECORD_ATTR, record.to_dict())
+        store.tell(study, live, record)
+    except optuna.exceptions.UpdateFinishedTrialError:
+        warnings.warn(
+            f"trial {record.number} was finished in the storage by another process while it ran here; "
+            "its result stays in this search but the study keeps the other process's outcome.",
+            UserWarning,
+            stacklevel=2,
+        )

@@ -4,8 +4,9 @@
 a journal file path (``search.journal`` / ``search.log``, Optuna's JournalStorage, safe
 on a shared file system). Every trial's record (``Trial.to_dict()``) lives in the
 Optuna trial's user attribute ``"nnhp"``; the study's user attributes hold the
-search's fingerprint, its ranges and what ``load_search`` needs to rebuild it. The
-best models are saved as ``.keras`` files in a folder next to the storage.
+search's fingerprint, its ranges, what ``load_search`` needs to rebuild it and a
+UUID of its own. The best models are saved as ``.keras`` files in a folder named
+after the storage file and that UUID, so that no two studies share one.
 """
 
 from __future__ import annotations
@@ -15,10 +16,15 @@ import hashlib
 import json
 import logging
 import os
-import re
+import socket
 import sqlite3
 import stat
+import threading
+import time
+import uuid
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -42,6 +48,11 @@ FINGERPRINT_ATTR = "nnhp_fingerprint"
 RANGES_ATTR = "nnhp_ranges"
 META_ATTR = "nnhp_search"
 ROUNDS_ATTR = "nnhp_rounds"
+STUDY_ID_ATTR = "nnhp_study_id"
+MODELS_ATTR = "nnhp_saved_models"
+LEASE_ATTR = "nnhp_writer"
+LEASE_STALE_SECONDS = 60.0
+HEARTBEAT_SECONDS = 10.0
 JOURNAL_SUFFIXES = (".journal", ".log")
 SQLITE_SUFFIXES = (".db", ".sqlite", ".sqlite3")
 LOST = "lost with its process (the kernel or worker died while it ran)"
@@ -277,8 +288,11 @@ def open_study(
     *,
     sampler: optuna.samplers.BaseSampler,
     pruner: optuna.pruners.BasePruner,
-) -> optuna.Study:
-    """Create the study, or load it after checking its fingerprint; then record this run's settings."""
+) -> tuple[optuna.Study, WriterLease]:
+    """Create the study, or load it after checking its fingerprint and that no other process runs it.
+
+    Then claim it for this process (the returned lease) and record this run's settings.
+    """
     storage = open_storage(location)
     try:
         study = optuna.load_study(study_name=name, storage=storage, sampler=sampler, pruner=pruner)
@@ -287,6 +301,7 @@ def open_study(
             study_name=name, storage=storage, direction=identity["direction"], sampler=sampler, pruner=pruner
         )
         study.set_user_attr(FINGERPRINT_ATTR, identity)
+        study.set_user_attr(STUDY_ID_ATTR, uuid.uuid4().hex)
     else:
         stored = study.user_attrs.get(FINGERPRINT_ATTR)
         if stored is None:
@@ -294,9 +309,113 @@ def open_study(
                 f"study {name!r} in {location.shown} was not made by %%hpsearch; pass --study with another name."
             )
         check_fingerprint(name, location.shown, stored, identity, (study.user_attrs.get(RANGES_ATTR, {}), ranges))
+    lease = WriterLease(study, location.shown, name)
+    lease.claim()
+    if STUDY_ID_ATTR not in study.user_attrs:  # made before studies had an id: its models start afresh
+        study.set_user_attr(STUDY_ID_ATTR, uuid.uuid4().hex)
     study.set_user_attr(RANGES_ATTR, ranges)
     study.set_user_attr(META_ATTR, meta)
-    return study
+    return study, lease
+
+
+_HELD: set[str] = set()  # the tokens of the leases this process holds
+
+
+class WriterLease:
+    """One study, one writer: this process's claim on a study, kept fresh by a heartbeat while a search runs.
+
+    The claim (host, pid, a token and a heartbeat time) lives in the study's user
+    attributes. Another process's claim stands while its heartbeat is younger than
+    ``LEASE_STALE_SECONDS``, unless that process is known to be gone (same host, pid
+    no longer running, or this very process with no search holding it).
+    """
+
+    def __init__(self, study: optuna.Study, where: str, name: str) -> None:
+        self.study, self.where, self.name = study, where, name
+        self.host, self.pid = socket.gethostname(), os.getpid()
+        self.token = f"{self.host}:{self.pid}:{uuid.uuid4().hex}"
+
+    def claim(self) -> None:
+        """Take the study for this process, or raise NnhpError naming the process that runs it."""
+        if self.token in _HELD:
+            return
+        holder = self.study.user_attrs.get(LEASE_ATTR)
+        if _holder_alive(holder):
+            raise self._refusal(holder)
+        self._write()
+        holder = self.study.user_attrs.get(LEASE_ATTR)
+        if not isinstance(holder, dict) or holder.get("token") != self.token:  # lost a race to another process
+            raise self._refusal(holder)
+        _HELD.add(self.token)
+
+    def release(self) -> None:
+        """Give the study up, if this process still holds it."""
+        _HELD.discard(self.token)
+        holder = self.study.user_attrs.get(LEASE_ATTR)
+        if isinstance(holder, dict) and holder.get("token") == self.token:
+            self.study.set_user_attr(LEASE_ATTR, None)
+
+    @contextmanager
+    def hold(self) -> Iterator[None]:
+        """Claim the study, refresh the claim every ``HEARTBEAT_SECONDS`` on a daemon thread, release it at the end."""
+        self.claim()
+        stop = threading.Event()
+        beating = threading.Thread(target=self._beat, args=(stop,), name="nnhp-lease", daemon=True)
+        beating.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            beating.join()
+            self.release()
+
+    def _beat(self, stop: threading.Event) -> None:
+        while not stop.wait(HEARTBEAT_SECONDS):
+            try:
+                self._write()
+            except Exception as exc:  # the storage is busy or unreachable: the next beat tries again
+                logging.getLogger(__name__).warning("study %r: heartbeat not written: %s", self.name, _first_line(exc))
+
+    def _write(self) -> None:
+        self.study.set_user_attr(
+            LEASE_ATTR, {"token": self.token, "host": self.host, "pid": self.pid, "heartbeat": time.time()}
+        )
+
+    def _refusal(self, holder: Any) -> NnhpError:
+        host, pid = (holder.get("host"), holder.get("pid")) if isinstance(holder, dict) else ("?", "?")
+        age = time.time() - float(holder.get("heartbeat", 0)) if isinstance(holder, dict) else 0.0
+        return NnhpError(
+            f"study {self.name!r} in {self.where} is being run by another process (pid {pid} on {host}, "
+            f"last heard from {age:.0f} s ago), and a study has one writer. Wait for that search to end, "
+            "pass --study with another name to start a separate study, or, if that process is gone, run the cell "
+            f"again: its claim lapses {LEASE_STALE_SECONDS:.0f} s after its last heartbeat (at once when it ran on "
+            "this machine). Nothing was changed and nothing was trained."
+        )
+
+
+def _holder_alive(holder: Any) -> bool:
+    """Whether a stored claim belongs to a process that may still be writing to the study."""
+    if not isinstance(holder, dict) or not isinstance(holder.get("token"), str):
+        return False
+    if holder["token"] in _HELD:  # another search of this process runs the study
+        return True
+    if holder.get("host") == socket.gethostname():
+        if holder.get("pid") == os.getpid() or not _pid_running(holder.get("pid")):
+            return False
+    heartbeat = holder.get("heartbeat")
+    return isinstance(heartbeat, (int, float)) and time.time() - heartbeat < LEASE_STALE_SECONDS
+
+
+def _pid_running(pid: Any) -> bool:
+    if not isinstance(pid, int) or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def save_rounds(study: optuna.Study, rounds: list[dict[str, Any]]) -> None:
@@ -388,12 +507,24 @@ def params_key(params: dict[str, Any]) -> tuple[tuple[str, Any], ...]:
     return tuple(sorted((k, json.dumps(v, default=repr)) for k, v in params.items()))
 
 
-def models_folder(location: Location, study: str) -> Path:
-    """Where a study's best models go: ``NAME-models/STUDY/`` next to a storage file, else under the working folder."""
-    safe = re.sub(r"[^\w.-]", "_", study)
+def study_id(study: optuna.Study) -> str | None:
+    """The UUID ``open_study`` gave the study; None for a study made before studies had one."""
+    value = study.user_attrs.get(STUDY_ID_ATTR)
+    return value if isinstance(value, str) and value.isalnum() else None
+
+
+def models_folder(location: Location, study_uuid: str) -> Path:
+    """Where a study's saved models go: ``NAME.SUFFIX-models/UUID/`` next to a storage file.
+
+    A database server's studies go under ``nnhp-models/HASH/UUID/`` in the working
+    folder, HASH naming the URL (password hidden). The study's UUID, never its
+    name, picks the folder, so two studies (or a deleted study's leftovers) never
+    share one.
+    """
     if location.path is not None:
-        return location.path.parent / f"{location.path.stem}-models" / safe
-    return Path.cwd() / "nnhp-models" / safe
+        return location.path.parent / f"{location.path.name}-models" / study_uuid
+    digest = hashlib.sha1(location.shown.encode()).hexdigest()[:12]
+    return Path.cwd() / "nnhp-models" / digest / study_uuid
 
 
 class ModelKeeper:
@@ -401,12 +532,17 @@ class ModelKeeper:
 
     Without a folder, a model object trained in this process is handed to the
     Search as before (nothing serialised); a model that came back from a worker as
-    bytes is kept in memory.
+    bytes is kept in memory. With a ``study``, the trial numbers of the files it
+    wrote are kept with the study, and only those files are ever deleted.
     """
 
-    def __init__(self, objective: Objective, keep: int = 1, folder: Path | None = None) -> None:
-        self.objective, self.keep, self.folder = objective, keep, folder
+    def __init__(
+        self, objective: Objective, keep: int = 1, folder: Path | None = None, study: optuna.Study | None = None
+    ) -> None:
+        self.objective, self.keep, self.folder, self.study = objective, keep, folder, study
         self._memory: dict[int, bytes] = {}
+        written = study.user_attrs.get(MODELS_ATTR, []) if study is not None else []
+        self._written: set[int] = {n for n in written if isinstance(n, int)}
 
     def offer(self, search: SearchRecord, record: Trial, model: Any) -> None:
         """Keep ``model`` if ``record`` is among the best ``keep`` trials; drop the ones it pushes out."""
@@ -429,6 +565,13 @@ class ModelKeeper:
         partial = self.folder / f".trial-{number}.partial"
         partial.write_bytes(data)
         os.replace(partial, self.path(number))
+        self._written.add(number)
+        self._remember()
+
+    def _remember(self) -> None:
+        """Keep with the study which trials' files this keeper wrote."""
+        if self.study is not None:
+            self.study.set_user_attr(MODELS_ATTR, sorted(self._written))
 
     def path(self, number: int) -> Path:
         assert self.folder is not None
@@ -450,12 +593,13 @@ class ModelKeeper:
     def _drop_all_but(self, numbers: set[int]) -> None:
         for number in [n for n in self._memory if n not in numbers]:
             del self._memory[number]
-        if self.folder is None:
+        dropped = sorted(self._written - numbers)
+        if self.folder is None or not dropped:
             return
-        for path in self.folder.glob("trial-*.keras"):
-            stem = path.stem.removeprefix("trial-")
-            if stem.isdigit() and int(stem) not in numbers:
-                path.unlink(missing_ok=True)
+        for number in dropped:
+            self.path(number).unlink(missing_ok=True)
+            self._written.discard(number)
+        self._remember()
 
 
 def load_search(storage: str, study: str | None, result_type: type[R]) -> R:
@@ -491,7 +635,8 @@ def load_search(storage: str, study: str | None, result_type: type[R]) -> R:
             if trial.state == TrialState.RUNNING and record.state not in FINISHED_STATES:
                 record.state, record.error = INTERRUPTED, LOST
             search.record_trial(record)
-    keeper = ModelKeeper(objective, meta.get("keep_models", 1), models_folder(location, name))
+    own_id = study_id(loaded)
+    keeper = ModelKeeper(objective, meta.get("keep_models", 1), models_folder(location, own_id) if own_id else None)
     search.connect(refit=lambda best: _saved_model(keeper, best), save=backend.save_and_verify)
     search.finish("loaded")
     return search

@@ -317,6 +317,19 @@ def _fit_fold(
     """Fit one fold with the graph engine when it can run the model faithfully, else with fit, and judge it."""
     reason = engine_reason(model, fold, routed, config)
     callbacks, reporter = fold_callbacks(config, control, number, fold_index, folds, graph=reason is None)
+    try:
+        return _train_fold(model, fold, routed, config, callbacks, reporter, reason, number, fold_index, session)
+    except NnhpError:
+        raise
+    except Exception as exc:  # the user's model failed mid-training: keep the epochs it trained
+        return FoldResult(model, reporter.history, "graph" if reason is None else "fit", failure=describe_exception(exc))
+
+
+def _train_fold(
+    model: Any, fold: Fold, routed: Routed, config: FitConfig, callbacks: list[Any], reporter: Any,
+    reason: str | None, number: int, fold_index: int, session: Any,
+) -> FoldResult:
+    """Train one fold with the engine ``reason`` picked (None: the graph engine) and judge it."""
     if reason is None:
         from nnhp_magics.training.engine.graph import feed_for
 
@@ -445,6 +458,7 @@ def _callbacks() -> SimpleNamespace:
             self.number, self.fold, self.folds = number, fold, folds
             self.stopped_by: str | None = None
             self.nan_epoch: int | None = None
+            self.history: dict[str, list[float]] = {}
 
         def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
             logs = {k: float(v) for k, v in (logs or {}).items()}
@@ -454,6 +468,8 @@ def _callbacks() -> SimpleNamespace:
                     f"{', '.join(sorted(logs)) or 'nothing'}. Pick one of those, or add the metric in "
                     "model.compile(metrics=[...])."
                 )
+            for key, value in logs.items():
+                self.history.setdefault(key, []).append(value)
             if not math.isfinite(logs.get("loss", 0.0)):
                 self.nan_epoch = epoch
             decision = self.control.epoch_end(self.number, self.fold, self.folds, epoch, logs)
