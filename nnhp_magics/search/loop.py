@@ -26,6 +26,7 @@ from nnhp_magics.training.executors import Executor, InProcessExecutor, check_sh
 from nnhp_magics.core.results import FAILED, INTERRUPTED, RUNNING, SearchRecord, Trial, check_export_paths, export_paths, parse_objective, summarize_failures
 from nnhp_magics.core.routing import build_signature, check_names
 from nnhp_magics.core.space import SearchSpace, optuna_value
+from nnhp_magics.core.stored_space import space_to_data
 from nnhp_magics.search.strategies import Strategy, make_strategy
 from nnhp_magics.training.trial import PRUNE, STOP, FitConfig, TrialInterrupted, TrialTask, refit
 
@@ -88,6 +89,7 @@ class SearchPlan:
         )
         search.connect(refit=self.best_model)
         search.space = self.space
+        search.rounds[0]["space"] = space_to_data(self.space)
         return search
 
     def best_model(self, best: Trial) -> Any:
@@ -211,7 +213,7 @@ def _open_study(plan: SearchPlan, storage: str, study: str | None, keep_models: 
     meta = {
         "objective": goal.name, "direction": goal.direction, "param_names": plan.space.tunable_names,
         "strategy": plan.strategy.name, "budget": plan.trials, "cv": plan.cv, "max_epochs": plan.config.epochs,
-        "spec": plan.spec_text, "build": build_name, "keep_models": keep_models,
+        "spec": plan.spec_text, "space": space_to_data(plan.space), "build": build_name, "keep_models": keep_models,
     }
     plan.study = store.open_study(
         location, name, store.fingerprint(plan.space, goal, plan.cv, plan.data.fingerprint),
