@@ -131,3 +131,21 @@ def test_a_stored_condition_that_calls_anything_is_refused():
     dist = {"kind": "int", "low": 1, "high": 2, "step": 1, "log": False}
     with pytest.raises(NnhpError, match="uses Call"):
         space_from_data([{"name": "x", "condition": "__import__('os').getcwd()", "dist": dist}])
+
+
+# ----- HTML ------------------------------------------------------------------------------------------
+XSS = "<img src=x onerror=alert(1)>"
+
+
+def test_the_static_html_view_escapes_every_value_from_a_storage_record():
+    from nnhp_magics.api import Search
+    from nnhp_magics.core.results import Objective
+
+    search = Search(objective=Objective("val_loss", "minimize"), param_names=["a"], strategy=XSS)
+    search.record_trial(Trial(0, {"a": XSS}, state="complete", score=0.1))
+    search.record_trial(Trial(1, {"a": 1}, state=XSS, error=XSS))
+    search.record_trial(Trial(2, {"a": 2}, state=f'failed" onmouseover="alert(1)', error="boom"))
+    search.finish("done")
+    shown = search._repr_html_()
+    assert "&lt;img src=x" in shown and "<img src=x" not in shown
+    assert 'onmouseover="alert' not in shown
