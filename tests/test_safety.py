@@ -149,3 +149,70 @@ def test_the_static_html_view_escapes_every_value_from_a_storage_record():
     shown = search._repr_html_()
     assert "&lt;img src=x" in shown and "<img src=x" not in shown
     assert 'onmouseover="alert' not in shown
+
+
+# ----- atomic exports --------------------------------------------------------------------------------
+class FakeModel:
+    """Stands in for a Keras model: ``save`` writes a zip, or fails after writing half of it."""
+
+    def __init__(self, payload: bytes, fail: bool = False) -> None:
+        self.payload, self.fail = payload, fail
+
+    def save(self, path: Path) -> None:
+        assert str(path).endswith(".keras"), "Keras needs a .keras name"
+        import zipfile
+
+        with zipfile.ZipFile(path, "w") as archive:
+            archive.writestr("model.weights", self.payload)
+            if self.fail:
+                raise OSError(28, "No space left on device")
+
+
+def exported_search(model: FakeModel):
+    from nnhp_magics.api import Search
+    from nnhp_magics.core.results import Objective
+
+    search = Search(objective=Objective("val_loss", "minimize"), param_names=["a"])
+    search.record_trial(Trial(0, {"a": 1}, state="complete", score=0.5))
+    search.connect(refit=lambda best: model)
+    search.finish("done")
+    return search
+
+
+def file_bytes(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+@pytest.mark.parametrize("failing", ["model", "params", "leaderboard"])
+def test_a_failed_overwrite_export_leaves_the_previous_files_intact(tmp_path, monkeypatch, failing):
+    import csv
+    import json
+    import zipfile
+
+    exported_search(FakeModel(b"good")).export(tmp_path / "best.keras")
+    before = file_bytes(tmp_path)
+    assert sorted(before) == ["best.keras", "best.leaderboard.csv", "best.params.json"]
+    search = exported_search(FakeModel(b"new", fail=failing == "model"))
+    if failing != "model":
+        real = Path.write_text
+
+        def write_text(self: Path, text: str, *args, **kwargs) -> int:
+            if failing in self.name:
+                real(self, text[: len(text) // 2], *args, **kwargs)
+                raise OSError(28, "No space left on device")
+            return real(self, text, *args, **kwargs)
+
+        monkeypatch.setattr(Path, "write_text", write_text)
+    with pytest.raises(NnhpError, match=r"failed while writing the .*No space left on device; the previous files are unchanged"):
+        search.export(tmp_path / "best.keras", overwrite=True)
+    assert file_bytes(tmp_path) == before, "no temporary file left, nothing replaced"
+    assert zipfile.ZipFile(tmp_path / "best.keras").read("model.weights") == b"good"
+    assert json.loads((tmp_path / "best.params.json").read_text())["params"] == {"a": 1}
+    assert next(csv.DictReader((tmp_path / "best.leaderboard.csv").open()))["trial"] == "0"
+
+
+def test_to_csv_replaces_the_file_whole(tmp_path):
+    target = tmp_path / "board.csv"
+    target.write_text("old")
+    exported_search(FakeModel(b"x")).to_csv(target)
+    assert target.read_text().startswith("trial,") and [p.name for p in tmp_path.iterdir()] == ["board.csv"]

@@ -14,6 +14,7 @@ import json
 import math
 import os
 import threading
+import uuid
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
@@ -374,25 +375,45 @@ class SearchRecord:
             writer.writerow({k: ("" if v is None else v) for k, v in row.items()})
         text = buffer.getvalue()
         if path is not None:
-            Path(path).write_text(text)
+            write_text_atomically(Path(path), text)
         return text
 
     def export(self, path: str | os.PathLike[str], overwrite: bool = False) -> dict[str, Path]:
-        """Save the best model (``.keras``), its parameters (``.params.json``) and the leaderboard (``.leaderboard.csv``)."""
+        """Save the best model (``.keras``), its parameters (``.params.json``) and the leaderboard (``.leaderboard.csv``).
+
+        All three are written to hidden temporary files in the target folder first
+        and renamed over the old ones only when all are written: on a failure the
+        previous files are unchanged, and NnhpError says which step failed.
+        """
         paths = export_paths(path)
         check_export_paths(paths, overwrite)
         best = self.best_trial
         model = self.best_model
-        paths["model"].parent.mkdir(parents=True, exist_ok=True)
-        model.save(paths["model"])
-        paths["params"].write_text(
-            json.dumps(
-                {"trial": best.number, "score": best.score, "objective": self.objective.name, "params": best.params},
-                indent=2,
-                default=_jsonable,
-            )
+        params = json.dumps(
+            {"trial": best.number, "score": best.score, "objective": self.objective.name, "params": best.params},
+            indent=2,
+            default=_jsonable,
         )
-        self.to_csv(paths["leaderboard"])
+        paths["model"].parent.mkdir(parents=True, exist_ok=True)
+        temps = {key: temporary_beside(p) for key, p in paths.items()}
+        step, moved = "writing the model", []
+        try:
+            model.save(temps["model"])
+            step = "writing the parameters"
+            temps["params"].write_text(params)
+            step = "writing the leaderboard"
+            temps["leaderboard"].write_text(self.to_csv())
+            step = "moving the files into place"
+            for key, target in paths.items():
+                os.replace(temps[key], target)
+                moved.append(str(target))
+        except Exception as exc:
+            for temp in temps.values():
+                temp.unlink(missing_ok=True)
+            kept = f"{', '.join(moved)} replaced already, the others unchanged" if moved else "the previous files are unchanged"
+            raise NnhpError(
+                f"the export to {paths['model']} failed while {step}: {type(exc).__name__}: {exc}; {kept}."
+            ) from exc
         return paths
 
     def run_round(
@@ -475,6 +496,22 @@ def export_paths(path: str | os.PathLike[str]) -> dict[str, Path]:
         "params": stem.with_name(stem.name + ".params.json"),
         "leaderboard": stem.with_name(stem.name + ".leaderboard.csv"),
     }
+
+
+def temporary_beside(path: Path) -> Path:
+    """A new hidden name in ``path``'s folder with ``path``'s suffix, to write before renaming it over ``path``."""
+    return path.with_name(f".{path.stem}.{uuid.uuid4().hex[:8]}.partial{path.suffix}")
+
+
+def write_text_atomically(path: Path, text: str) -> None:
+    """Write ``text`` to a temporary file beside ``path`` and rename it over ``path``: never a half-written file."""
+    temp = temporary_beside(path)
+    try:
+        temp.write_text(text)
+        os.replace(temp, path)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
 
 
 def check_export_paths(paths: dict[str, Path], overwrite: bool) -> None:
