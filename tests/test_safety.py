@@ -216,3 +216,46 @@ def test_to_csv_replaces_the_file_whole(tmp_path):
     target.write_text("old")
     exported_search(FakeModel(b"x")).to_csv(target)
     assert target.read_text().startswith("trial,") and [p.name for p in tmp_path.iterdir()] == ["board.csv"]
+
+
+# ----- options checked before training ---------------------------------------------------------------
+def test_quoted_paths_in_the_magic_lose_their_quotes(ip, monkeypatch):
+    from nnhp_magics import api
+
+    seen = {}
+    monkeypatch.setattr(api, "hpsearch", lambda *args, **kwargs: seen.update(kwargs))
+    ip.user_ns.update(safety_build=lambda: None, safety_x=[0], safety_y=[0])
+    line = """safety_build safety_x safety_y --export "my model.keras" --storage 'my runs.db' --study "a b" """
+    ip.run_cell_magic("hpsearch", line, "n = int(1, 2)")
+    assert (seen["export"], seen["storage"], seen["study"]) == ("my model.keras", "my runs.db", "a b")
+
+
+def test_hpexport_takes_a_quoted_path(ip, tmp_path):
+    ip.user_ns["safety_search"] = exported_search(FakeModel(b"m"))
+    ip.run_line_magic("hpexport", f'safety_search "{tmp_path / "my model.keras"}"')
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["my model.keras", "my model.leaderboard.csv", "my model.params.json"]
+
+
+def test_an_export_onto_a_folder_or_under_a_file_is_refused_before_training(tmp_path):
+    from nnhp_magics.core.results import check_export_paths, export_paths
+
+    (tmp_path / "best.keras").mkdir()
+    with pytest.raises(NnhpError, match="it is a folder"):
+        check_export_paths(export_paths(tmp_path / "best.keras"), overwrite=True)
+    (tmp_path / "notes.txt").write_text("a file")
+    with pytest.raises(NnhpError, match=r"notes.txt is a file, not a folder"):
+        check_export_paths(export_paths(tmp_path / "notes.txt" / "sub" / "best.keras"), overwrite=True)
+
+
+@pytest.mark.parametrize("cv", [0, 1, -3])
+def test_cv_below_two_folds_is_refused(cv):
+    def build(units=8):
+        """Never called."""
+
+    with pytest.raises(NnhpError, match=f"--cv needs at least 2 folds, got {cv}"):
+        plan_search(
+            build, np.zeros((8, 2)), np.zeros(8), "units = int(8, 16)", valid=None, validation_split=0.25, cv=cv,
+            strategy="random", trials=2, epochs=1, patience=0, batch_size=4, objective="loss", seed=0, timeout=None,
+            export=None, overwrite=False, storage=None, study=None, workers=1, dask=None, fit_kwargs=None,
+            baseline=False, warmup=0, namespace={},
+        )

@@ -515,7 +515,10 @@ def write_text_atomically(path: Path, text: str) -> None:
 
 
 def check_export_paths(paths: dict[str, Path], overwrite: bool) -> None:
-    """Refuse to overwrite without ``overwrite``, and fail early on an unwritable folder."""
+    """Refuse a folder in the way, a file where the folder should be, overwriting without ``overwrite`` and an unwritable folder."""
+    for target in paths.values():
+        if target.is_dir():
+            raise NnhpError(f"cannot export to {target}: it is a folder; give a file name, such as {target / 'best.keras'}.")
     if not overwrite:
         existing = [str(p) for p in paths.values() if p.exists()]
         if existing:
@@ -524,5 +527,7 @@ def check_export_paths(paths: dict[str, Path], overwrite: bool) -> None:
     probe = folder
     while not probe.exists() and probe != probe.parent:
         probe = probe.parent
+    if not probe.is_dir():
+        raise NnhpError(f"cannot write the export to {folder}: {probe} is a file, not a folder.")
     if not os.access(probe, os.W_OK):
         raise NnhpError(f"cannot write the export to {folder}: the folder is not writable.")

@@ -146,6 +146,8 @@ def plan_search(
         raise NnhpError(f"--patience must be 0 (off) or more, got {patience}.")
     if trials is not None and trials < 1:
         raise NnhpError(f"--trials must be at least 1, got {trials}.")
+    if cv is not None and cv < 2:
+        raise NnhpError(f"--cv needs at least 2 folds, got {cv}; leave --cv out to train on one split.")
     if timeout is not None and timeout <= 0:
         raise NnhpError(f"--timeout must be a positive number of seconds, got {timeout}.")
     if warmup < 0:
