@@ -15,6 +15,7 @@ import math
 import os
 import re
 import threading
+import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -198,7 +199,7 @@ class SearchRecord:
         self._best_model: Any = None
         self._best_model_trial: int | None = None
         self._best_weights: list[Any] | None = None
-        self._save_model: Callable[[Any, Path], None] = _save_model
+        self._save_model: Callable[[Any, Path, Path], None] = _save_model
         self._refit: Callable[[Trial], Any] | None = None
         self._error: BaseException | None = None
         self._follow_up: Callable[..., SearchRecord] | None = None
@@ -250,7 +251,7 @@ class SearchRecord:
         refit: Callable[[Trial], Any] | None = None,
         follow_up: Callable[..., SearchRecord] | None = None,
         subscribe: Callable[[Callable[[Any], None]], None] | None = None,
-        save: Callable[[Any, Path], None] | None = None,
+        save: Callable[[Any, Path, Path], None] | None = None,
     ) -> None:
         """Wire the record to what only its search holds: the best-model refit, the next round, the event bus, the model saver."""
         if refit is not None:
@@ -412,7 +413,7 @@ class SearchRecord:
             writer.writerow({k: ("" if v is None else v) for k, v in row.items()})
         text = buffer.getvalue()
         if path is not None:
-            Path(path).write_text(text)
+            write_text_atomically(Path(path), text)
         return text
 
     def export(self, path: str | os.PathLike[str], overwrite: bool = False) -> dict[str, Path]:
@@ -420,28 +421,57 @@ class SearchRecord:
 
         The model is the search's own result (the best trial's weights at its best
         epoch, or the CV refit), even if ``best_model`` was trained further since.
+        All three are written to hidden temporary files in the target folder first
+        and renamed over the old ones only when all are written: on a failure the
+        previous files are unchanged, and NnhpError says which step failed.
         """
         paths = export_paths(path)
         check_export_paths(paths, overwrite)
         best = self.best_trial
         model = self.best_model
-        paths["model"].parent.mkdir(parents=True, exist_ok=True)
-        paths["params"].write_text(
-            json.dumps(
-                {"trial": best.number, "score": best.score, "objective": self.objective.name, "params": best.params},
-                indent=2,
-                default=_jsonable,
-            )
+        params = json.dumps(
+            {"trial": best.number, "score": best.score, "objective": self.objective.name, "params": best.params},
+            indent=2,
+            default=_jsonable,
         )
-        self.to_csv(paths["leaderboard"])
+        paths["model"].parent.mkdir(parents=True, exist_ok=True)
+        temps = {key: temporary_beside(p) for key, p in paths.items()}
+        weights = paths["model"].with_suffix(".weights.h5")
+        step, moved = "writing the model", []
+        try:
+            self._save_best_weights(model, temps["model"], weights)
+            step = "writing the parameters"
+            temps["params"].write_text(params)
+            step = "writing the leaderboard"
+            temps["leaderboard"].write_text(self.to_csv())
+            step = "moving the files into place"
+            for key, target in paths.items():
+                os.replace(temps[key], target)
+                moved.append(str(target))
+        except NnhpError:  # Keras cannot reload this model: its weights were saved instead, kept with their parameters
+            for temp in temps.values():
+                temp.unlink(missing_ok=True)
+            write_text_atomically(paths["params"], params)
+            write_text_atomically(paths["leaderboard"], self.to_csv())
+            raise
+        except Exception as exc:
+            for temp in temps.values():
+                temp.unlink(missing_ok=True)
+            kept = f"{', '.join(moved)} replaced already, the others unchanged" if moved else "the previous files are unchanged"
+            raise NnhpError(
+                f"the export to {paths['model']} failed while {step}: {type(exc).__name__}: {exc}; {kept}."
+            ) from exc
+        return paths
+
+    def _save_best_weights(self, model: Any, path: Path, weights: Path) -> None:
+        """Save ``model`` with the search's own weights swapped in (the user's are put back after)."""
         with self._lock:
             current = model.get_weights()
             model.set_weights(self._best_weights)
             try:
-                self._save_model(model, paths["model"])
+                self._save_model(model, path, weights)
             finally:
                 model.set_weights(current)
-        return paths
 
     def run_round(
         self,
@@ -489,8 +519,8 @@ class SearchRecord:
         return f"<Search {self.strategy} {status}: {self.summary()}>"
 
 
-def _save_model(model: Any, path: Path) -> None:
-    """Save with the model's own ``save`` (a search wires in Keras' save-and-reload check instead)."""
+def _save_model(model: Any, path: Path, weights: Path) -> None:
+    """Save with the model's own ``save`` (a search wires in Keras' save-and-reload check, which uses ``weights``)."""
     model.save(path)
 
 
@@ -530,8 +560,27 @@ def export_paths(path: str | os.PathLike[str]) -> dict[str, Path]:
     }
 
 
+def temporary_beside(path: Path) -> Path:
+    """A new hidden name in ``path``'s folder with ``path``'s suffix, to write before renaming it over ``path``."""
+    return path.with_name(f".{path.stem}.{uuid.uuid4().hex[:8]}.partial{path.suffix}")
+
+
+def write_text_atomically(path: Path, text: str) -> None:
+    """Write ``text`` to a temporary file beside ``path`` and rename it over ``path``: never a half-written file."""
+    temp = temporary_beside(path)
+    try:
+        temp.write_text(text)
+        os.replace(temp, path)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+
+
 def check_export_paths(paths: dict[str, Path], overwrite: bool) -> None:
-    """Refuse to overwrite without ``overwrite``, and fail early on an unwritable folder."""
+    """Refuse a folder in the way, a file where the folder should be, overwriting without ``overwrite`` and an unwritable folder."""
+    for target in paths.values():
+        if target.is_dir():
+            raise NnhpError(f"cannot export to {target}: it is a folder; give a file name, such as {target / 'best.keras'}.")
     if not overwrite:
         existing = [str(p) for p in paths.values() if p.exists()]
         if existing:
@@ -540,5 +589,7 @@ def check_export_paths(paths: dict[str, Path], overwrite: bool) -> None:
     probe = folder
     while not probe.exists() and probe != probe.parent:
         probe = probe.parent
+    if not probe.is_dir():
+        raise NnhpError(f"cannot write the export to {folder}: {probe} is a file, not a folder.")
     if not os.access(probe, os.W_OK):
         raise NnhpError(f"cannot write the export to {folder}: the folder is not writable.")

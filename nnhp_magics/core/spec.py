@@ -84,9 +84,12 @@ _KIND_WORDS = {"none": "None", "number": "a number", "str": "a string", "seq": "
 _PLAIN_KINDS = frozenset({"none", "number", "str", "seq"})  # values a condition can test and compare
 
 
-def parse_spec(text: str, namespace: dict | None = None) -> SearchSpace:
-    """Parse spec text into a SearchSpace, raising SpecError at the first mistake."""
-    scope = _eval_globals(namespace)
+def parse_spec(text: str, namespace: dict | None = None, *, evaluate: bool = True) -> SearchSpace:
+    """Parse spec text into a SearchSpace, raising SpecError at the first mistake.
+
+    With ``evaluate=False`` (text read from a file) no ``{expr}`` is run: one is a SpecError.
+    """
+    scope = _eval_globals(namespace) if evaluate else None
     lines = text.splitlines()
     declared = _declared_names(lines)
     params: dict[str, Param] = {}
@@ -190,7 +193,7 @@ class _LineParser:
     def __init__(
         self,
         line: _Line,
-        scope: dict,
+        scope: dict | None,
         earlier: dict[str, Param],
         declared: dict[str, int],
         kinds: dict[str, frozenset[str]],
@@ -571,6 +574,8 @@ class _LineParser:
             return self.values[index]
         col, src = self.line.exprs[index]
         shown = "{" + src + "}"
+        if self.scope is None:
+            raise self._at(col, f"`{_clip(shown)}` is an expression, and a spec read from a file is not run")
         try:
             code = _compile_braces(src, f"<spec line {self.line.lineno}>")
         except (SyntaxError, ValueError) as e:

@@ -48,6 +48,13 @@ def magic_line(line: str) -> str:
     return without_options("%%hpsearch " + line.strip(), ("--space",))
 
 
+def unquoted(text: str | None) -> str | None:
+    """A path or name without the quotes that kept its spaces together: ``"my model.keras"`` is ``my model.keras``."""
+    if text is not None and len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
+        return text[1:-1]
+    return text
+
+
 def evaluate(expression: str, namespace: dict[str, Any], what: str) -> Any:
     """Evaluate a name or expression from the magic line in the notebook namespace."""
     try:
@@ -139,8 +146,8 @@ class NnhpMagics(Magics):
             valid=valid, validation_split=args.validation_split, cv=args.cv, strategy=args.strategy,
             sampler=args.sampler,
             trials=args.trials, epochs=args.epochs, patience=args.patience, batch_size=args.batch_size,
-            objective=args.objective, seed=args.seed, timeout=args.timeout, export=args.export,
-            overwrite=args.overwrite, storage=args.storage, study=args.study, keep_models=args.keep_models, workers=args.workers, dask=dask,
+            objective=args.objective, seed=args.seed, timeout=args.timeout, export=unquoted(args.export),
+            overwrite=args.overwrite, storage=unquoted(args.storage), study=unquoted(args.study), keep_models=args.keep_models, workers=args.workers, dask=dask,
             background=args.background, fit_kwargs=fit_kwargs, baseline=args.baseline, warmup=args.warmup,
             engine=args.engine, pack=args.pack, jit=args.jit,
             namespace=ns, listeners=choose.search_views(self.shell, args.quiet), on_created=hold,
@@ -174,5 +181,5 @@ class NnhpMagics(Magics):
             search = self.last_search
             if search is None:
                 raise NnhpError("no search to export yet: run %%hpsearch first, or name the search: %hpexport SEARCH PATH.")
-        paths = search.export(args.names[-1], overwrite=args.overwrite)
+        paths = search.export(unquoted(args.names[-1]), overwrite=args.overwrite)
         print("saved " + ", ".join(str(p) for p in paths.values()))

@@ -33,6 +33,7 @@ from nnhp_magics.core.space import (
     is_log,
     optuna_value,
 )
+from nnhp_magics.core.stored_space import space_from_data
 from nnhp_magics.errors import NnhpError, SpecError
 
 _PRIMITIVES = (type(None), bool, int, float, str)
@@ -318,21 +319,25 @@ def _is_number(value: Any) -> bool:
 
 # ----- the space of a search ----------------------------------------------------------------------
 def search_space(search: SearchRecord) -> SearchSpace:
-    """The space a search ran with, else (a search reopened from storage) its first round's spec read again.
+    """The space a search ran with, else (a search reopened from storage) its first round's space, read as data.
 
-    Raises NnhpError when that spec needs the notebook's names (``{expr}``).
+    Nothing stored is run: the space is rebuilt from the values stored with it; a
+    study written before those were stored has its spec text parsed without
+    evaluating any ``{expr}``, and NnhpError says so when the spec holds one.
     """
     if search.space is not None:
         return search.space
+    first = search.rounds[0] if search.rounds else {}
+    if "space" in first:
+        return space_from_data(first["space"])
     from nnhp_magics.core.spec import parse_spec
 
-    text = search.rounds[0]["spec"] if search.rounds else ""
     try:
-        return parse_spec(text)
+        return parse_spec(first.get("spec", ""), evaluate=False)
     except SpecError as exc:
         raise NnhpError(
-            "this search does not know its search space, and its spec cannot be read again without the "
-            f"notebook's names ({exc.message}); set it with "
+            "this search was reopened from storage, and its stored spec holds an expression ({expr}), "
+            f"which is not run ({exc.message}); if you trust the file, set the space yourself with "
             "search.space = nnhp_magics.parse_spec(search.rounds[0]['spec'], globals())."
         ) from None
 

@@ -45,6 +45,7 @@ from nnhp_magics.core.results import (
 )
 from nnhp_magics.core.routing import build_signature, check_names
 from nnhp_magics.core.space import SearchSpace, optuna_value
+from nnhp_magics.core.stored_space import space_to_data
 from nnhp_magics.errors import AllTrialsFailed, NnhpError
 from nnhp_magics.search import storage as store
 from nnhp_magics.search.strategies import Strategy, make_strategy
@@ -112,6 +113,7 @@ class SearchPlan:
         )
         search.connect(refit=self.best_model, save=backend.save_and_verify)
         search.space = self.space
+        search.rounds[0]["space"] = space_to_data(self.space)
         return search
 
     def best_model(self, best: Trial) -> Any:
@@ -168,6 +170,8 @@ def plan_search(
         raise NnhpError(f"--patience must be 0 (off) or more, got {patience}.")
     if trials is not None and trials < 1:
         raise NnhpError(f"--trials must be at least 1, got {trials}.")
+    if cv is not None and cv < 2:
+        raise NnhpError(f"--cv needs at least 2 folds, got {cv}; leave --cv out to train on one split.")
     if timeout is not None and timeout <= 0:
         raise NnhpError(f"--timeout must be a positive number of seconds, got {timeout}.")
     if warmup < 0:
@@ -256,7 +260,7 @@ def _open_study(plan: SearchPlan, storage: str, study: str | None, keep_models: 
     meta = {
         "objective": goal.name, "direction": goal.direction, "param_names": plan.space.tunable_names,
         "strategy": plan.strategy.name, "budget": plan.trials, "cv": plan.cv, "max_epochs": plan.config.epochs,
-        "spec": plan.spec_text, "build": build_name, "keep_models": keep_models,
+        "spec": plan.spec_text, "space": space_to_data(plan.space), "build": build_name, "keep_models": keep_models,
     }
     plan.study, plan.lease = store.open_study(
         location, name, store.fingerprint(plan.space, goal, plan.cv, plan.data.fingerprint),

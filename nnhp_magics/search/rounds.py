@@ -23,6 +23,7 @@ from optuna.distributions import BaseDistribution, check_distribution_compatibil
 from nnhp_magics.core.events import EventBus
 from nnhp_magics.core.routing import check_names
 from nnhp_magics.core.space import SearchSpace
+from nnhp_magics.core.stored_space import space_to_data
 from nnhp_magics.errors import NnhpError
 from nnhp_magics.search import storage as store
 from nnhp_magics.search.analysis import refine_spec, search_space
@@ -83,7 +84,10 @@ class FollowUp:
         study.sampler, study.pruner = chosen.sampler, chosen.pruner
         search.add_param_names(space.tunable_names)
         search.rounds.append(
-            {"round": number, "spec": text, "strategy": name, "trials": count, "param_names": space.tunable_names}
+            {
+                "round": number, "spec": text, "space": space_to_data(space), "strategy": name, "trials": count,
+                "param_names": space.tunable_names,
+            }
         )
         if self.plan.persistent:
             store.save_rounds(study, search.rounds)

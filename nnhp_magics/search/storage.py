@@ -626,6 +626,8 @@ def load_search(storage: str, study: str | None, result_type: type[R]) -> R:
         spec_text=meta["spec"],
         study_name=name,
     )
+    if "space" in meta:
+        search.rounds[0]["space"] = meta["space"]
     search.rounds = stored_rounds(loaded) or search.rounds
     for past in search.rounds:
         search.add_param_names(past.get("param_names", []))

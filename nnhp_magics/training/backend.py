@@ -83,22 +83,24 @@ def model_from_bytes(data: bytes) -> Any:
         return keras().models.load_model(path)
 
 
-def save_and_verify(model: Any, path: Path) -> None:
+def save_and_verify(model: Any, path: Path, weights: Path) -> None:
     """Save ``model`` as the ``.keras`` file ``path`` and load it back once.
 
     A model Keras cannot save or reload (a subclass without ``get_config``) has its
-    weights saved beside it in ``.weights.h5`` and raises an NnhpError saying why.
+    weights saved in ``weights`` (a ``.weights.h5`` file) and raises an NnhpError saying why.
     """
     try:
         model.save(path)
         keras().models.load_model(path)
     except Exception as exc:
         Path(path).unlink(missing_ok=True)
-        weights = Path(path).with_suffix(".weights.h5")
-        model.save_weights(weights)
+        partial = weights.with_name(f".{weights.name}.partial.weights.h5")
+        model.save_weights(partial)
+        os.replace(partial, weights)
         reason = " ".join(str(exc).split())[:300]
         raise NnhpError(
-            f"Keras cannot save {path} as a model it can load back ({type(exc).__name__}: {reason}). "
+            f"Keras cannot save {weights.with_suffix('').with_suffix('.keras')} as a model it can load back "
+            f"({type(exc).__name__}: {reason}). "
             f"The weights are saved in {weights}: rebuild the model with BUILD(**search.best_params) and call "
             "model.load_weights() on that file. To export the whole model, give your Model (and custom layer) "
             "subclasses a get_config() returning their __init__ arguments and decorate them with "

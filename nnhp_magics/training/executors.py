@@ -110,7 +110,10 @@ _CLIENTS: dict[str, Any] = {}
 
 
 def local_client(workers: int) -> Any:
-    """A Client of a LocalCluster of ``workers`` single-threaded processes, kept for the next search in this kernel."""
+    """A Client of a LocalCluster of ``workers`` single-threaded processes, kept for the next search in this kernel.
+
+    Scheduler, workers, nannies and the dashboard listen on 127.0.0.1 only: nothing beyond this machine can reach them.
+    """
     from distributed import Client, LocalCluster
 
     client = _LOCAL.get("client")
@@ -122,7 +125,8 @@ def local_client(workers: int) -> Any:
             n_workers=workers,
             threads_per_worker=1,
             processes=True,
-            dashboard_address=":0",
+            host="127.0.0.1",
+            dashboard_address="127.0.0.1:0",
             silence_logs=logging.ERROR,
             env=worker_env(workers),
         )

@@ -29,6 +29,7 @@ _STYLE = """
 
 
 def _cell(value: Any) -> str:
+    """A leaderboard value as escaped text; empty for None and NaN."""
     if value is None:
         return ""
     if isinstance(value, float):
@@ -61,7 +62,7 @@ def search_html(search: SearchRecord, *, with_plot: bool = True, max_rows: int =
         css = f"nnhp-{row['state']}"
         if best is not None and row["trial"] == best.number:
             css += " nnhp-best"
-        parts.append(f'<tr class="{css}">' + "".join(f"<td>{_cell(row.get(c))}</td>" for c in columns) + "</tr>")
+        parts.append(f'<tr class="{html.escape(css)}">' + "".join(f"<td>{_cell(row.get(c))}</td>" for c in columns) + "</tr>")
     parts.append("</tbody></table>")
     if len(rows) > max_rows:
         parts.append(f"<p>... {len(rows) - max_rows} more rows in search.leaderboard()</p>")

@@ -33,6 +33,18 @@ def worker_pids(client) -> dict[str, int]:
     return client.run(os.getpid)
 
 
+def test_the_local_cluster_listens_on_loopback_only(client):
+    import psutil
+
+    info = client.scheduler_info()
+    addresses = [info["address"], *info["workers"], *(w["nanny"] for w in info["workers"].values())]
+    assert all(a.startswith("tcp://127.0.0.1:") for a in addresses), addresses
+    processes = [psutil.Process(), *(psutil.Process(pid) for pid in worker_pids(client).values())]
+    listening = [c.laddr for p in processes for c in p.net_connections(kind="inet") if c.status == psutil.CONN_LISTEN]
+    assert info["services"]["dashboard"] in {a.port for a in listening}
+    assert listening and all(a.ip == "127.0.0.1" for a in listening), listening
+
+
 def test_workers_run_trials_at_once_with_the_serial_parameters(data, client):
     x, y = data
     events = []
