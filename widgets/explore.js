@@ -79,12 +79,14 @@ export function selectedTrials(data, axes, brushes) {
   return chosen;
 }
 
-/** A colour from good (blue) to bad (red) for a score, given the scores' range and direction. */
-function scoreColour(score, lo, hi, minimize) {
-  if (score === null || hi - lo < 1e-12) return "hsl(215, 60%, 45%)";
+/** A colour from good (the theme's brand colour) to bad (its error colour) for a score, given the scores'
+ * range and direction: a CSS colour mixing two JupyterLab theme variables, so it follows the theme. */
+export function scoreColour(score, lo, hi, minimize) {
+  const good = "var(--jp-brand-color1, #1976d2)", bad = "var(--jp-error-color1, #d32f2f)";
+  if (score === null || hi - lo < 1e-12) return good;
   let t = (score - lo) / (hi - lo);
   if (!minimize) t = 1 - t;
-  return `hsl(${Math.round(215 - 205 * t)}, 65%, ${Math.round(42 + 8 * t)}%)`;
+  return `color-mix(in srgb, ${bad} ${Math.round(100 * t)}%, ${good})`;
 }
 
 /** The panel's elements; the strategies and the round's default trial count come from Python's `constants`. */
@@ -196,7 +198,7 @@ function drawParallel(ui, data, axes, brushes, chosen, onBrush) {
     });
     const on = !chosen || chosen.has(trial);
     const line = s("path", { d, class: `nnhp-pc-line${on ? " nnhp-on" : " nnhp-off"}`, "data-trial": trial });
-    if (on) line.setAttribute("stroke", scoreColour(data.scores[i], lo, hi, data.minimize !== false));
+    if (on) line.style.stroke = scoreColour(data.scores[i], lo, hi, data.minimize !== false);
     lines.append(line);
   });
   svg.append(lines);
