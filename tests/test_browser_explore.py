@@ -114,14 +114,13 @@ def test_a_scatter_drag_selects_exactly_the_trials_in_its_range_and_nothing_move
         assert len(rows(dash)) == 8, "the leaderboard waits for the release"
     page.mouse.up()
     chosen = set(rows(dash))
-    assert inside <= chosen <= maybe, (sorted(chosen), where)
+    assert chosen and inside <= chosen <= maybe, (sorted(chosen), where)
     expect(panel.locator(".nnhp-selection")).to_have_attribute("data-selected", str(len(chosen)))
     brush = scatter.locator("rect.nnhp-brush")
     x, w = float(brush.get_attribute("x")), float(brush.get_attribute("width"))
     left, width = float(hit.get_attribute("x")), float(hit.get_attribute("width"))
     assert abs((x - left) / width - 0.3) < 0.02 and abs((x + w - left) / width - 0.7) < 0.02, (x, w)
-    panel.locator("button.nnhp-clear").click()
-    assert len(rows(dash)) == 8
+    # The selection stays: the next test refines around it.
 
 
 def test_refine_edit_and_run_again_add_a_second_round_to_the_same_leaderboard(dash):
