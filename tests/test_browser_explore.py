@@ -105,7 +105,7 @@ def test_a_scatter_drag_selects_exactly_the_trials_in_its_range_and_nothing_move
     scatter.scroll_into_view_if_needed()
     before = parallel.bounding_box()
     box = hit.bounding_box()
-    at = lambda f: (box["x"] + f * box["width"], box["y"] + box["height"] / 2)  # noqa: E731
+    at = lambda f: (box["x"] + f * box["width"], box["y"] + box["height"] / 2)
     page.mouse.move(*at(0.3))
     page.mouse.down()
     for f in (0.4, 0.5, 0.6, 0.7):

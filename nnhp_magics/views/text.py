@@ -11,7 +11,12 @@ import sys
 from typing import Any, TextIO
 
 from nnhp_magics.core.events import Event, SearchEnded, SearchStarted, TrialFinished
-from nnhp_magics.core.results import COMPLETE, SearchRecord, format_number, format_params
+from nnhp_magics.core.results import (
+    COMPLETE,
+    SearchRecord,
+    format_number,
+    format_params,
+)
 
 
 def format_score(value: float | None) -> str:
