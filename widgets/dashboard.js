@@ -28,17 +28,21 @@ export function compareValues(a, b, ascending) {
   return ascending ? order : -order;
 }
 
-/** The leaderboard's columns for this search. */
-function columns(info) {
+/** The leaderboard's columns for this search: the names `search.leaderboard()` uses, explained in titles. */
+export function columns(info) {
+  const objective = info.objective || "score";
   const cols = [
-    { key: "trial", label: "#" },
-    { key: "state", label: "state" },
-    { key: "score", label: info.objective || "score" },
+    { key: "trial", label: "trial", title: "trial number, as in search.leaderboard()" },
+    { key: "state", label: "state", title: "complete, pruned (stopped early by the pruner), failed, interrupted or running" },
+    { key: "score", label: "score", title: `${objective} (${info.direction === "max" ? "higher" : "lower"} is better)` },
   ];
-  if (info.cv) cols.push({ key: "std", label: "±" });
-  for (const name of info.params || []) cols.push({ key: `p:${name}`, label: name, param: name });
-  cols.push({ key: "epochs", label: "epochs" }, { key: "seconds", label: "seconds" });
-  if ((info.round || 1) > 1) cols.push({ key: "round", label: "round" });
+  if (info.cv) cols.push({ key: "score_std", label: "score_std", title: "standard deviation over CV folds" });
+  for (const name of info.params || []) cols.push({ key: `p:${name}`, label: name, param: name, title: name });
+  cols.push(
+    { key: "epochs", label: "epochs", title: info.cv ? "epochs trained, per fold (mean over the folds)" : "epochs trained" },
+    { key: "best_epoch", label: "best_epoch", title: "the restored best epoch (mean over the folds under CV)" },
+    { key: "seconds", label: "seconds", title: "seconds the trial took" });
+  if ((info.round || 1) > 1) cols.push({ key: "round", label: "round", title: "the round that ran the trial" });
   return cols;
 }
 
@@ -51,12 +55,15 @@ function cellValue(row, col, live) {
   return row[col.key];
 }
 
-/** Rows in display order: by the clicked column, or by score (best first) until a click. */
-export function sortRows(rows, sort, info, liveByTrial = new Map()) {
+/** Rows in display order: by the clicked column, or until a click as `leaderboard_rows` orders them:
+ * complete trials by score (best first), then other scored trials (pruned) by score, then the rest by number.
+ * `complete` is the complete state's name (Python's `constants`). */
+export function sortRows(rows, sort, info, liveByTrial = new Map(), complete = undefined) {
   const minimize = info.direction !== "max";
   const out = rows.slice();
   if (!sort) {
-    return out.sort((a, b) => compareValues(a.score, b.score, minimize) || a.trial - b.trial);
+    const rank = (r) => (r.score === null || r.score === undefined ? 2 : r.state === complete ? 0 : 1);
+    return out.sort((a, b) => rank(a) - rank(b) || compareValues(a.score, b.score, minimize) || a.trial - b.trial);
   }
   const col = columns(info).find((c) => c.key === sort.key) || { key: sort.key };
   let ascending = sort.ascending;
@@ -64,6 +71,11 @@ export function sortRows(rows, sort, info, liveByTrial = new Map()) {
   return out.sort((a, b) =>
     compareValues(cellValue(a, col, liveByTrial.get(a.trial)), cellValue(b, col, liveByTrial.get(b.trial)), ascending)
     || a.trial - b.trial);
+}
+
+/** What the state column says: the state, with the epoch for a pruned trial (`pruned`: the state's name from Python). */
+export function stateText(row, pruned) {
+  return row.state === pruned && row.epochs ? `${pruned} at epoch ${Math.round(row.epochs)}` : row.state;
 }
 
 function buildSkeleton(constants) {
@@ -166,7 +178,7 @@ function drawChart(ui, series, logY) {
     const py = CHART.top + (1 - k / 4) * (H - CHART.top - CHART.bottom);
     axes.append(s("line", { x1: CHART.left, x2: W - CHART.right, y1: py, y2: py, class: "nnhp-grid" }));
     const label = s("text", { x: CHART.left - 6, y: py + 4, "text-anchor": "end", class: "nnhp-axis-text" });
-    label.textContent = fmt(logY ? 10 ** tv : tv, 3);
+    label.textContent = fmt(logY ? 10 ** tv : tv);
     axes.append(label);
   }
   const step = Math.max(1, Math.ceil(maxLen / 8));
@@ -220,7 +232,7 @@ function hover(ui, event) {
   ui.marker.setAttribute("cx", nearest.x);
   ui.marker.setAttribute("cy", nearest.y);
   ui.marker.setAttribute("visibility", "visible");
-  ui.tooltip.textContent = `trial ${nearest.trial} · epoch ${nearest.epoch} · ${nearest.metric} ${fmt(nearest.value, 5)}`;
+  ui.tooltip.textContent = `trial ${nearest.trial} · epoch ${nearest.epoch} · ${nearest.metric} ${fmt(nearest.value)}`;
   const box = ui.svg.getBoundingClientRect();
   ui.tooltip.style.left = `${(nearest.x / CHART.width) * box.width + 8}px`;
   ui.tooltip.style.top = `${(nearest.y / CHART.height) * box.height - 28}px`;
@@ -241,7 +253,7 @@ function drawTable(ui, model, view) {
   const headRow = h("tr");
   for (const col of cols) {
     const sorted = view.sort && view.sort.key === col.key;
-    const th = h("th", { dataset: { key: col.key }, title: `sort by ${col.label}` }, col.label);
+    const th = h("th", { dataset: { key: col.key }, title: `${col.title} · click to sort` }, col.label);
     if (sorted) th.classList.add(view.sort.ascending ? "nnhp-sorted-asc" : "nnhp-sorted-desc");
     th.addEventListener("click", () => {
       const again = view.sort && view.sort.key === col.key;
@@ -252,8 +264,8 @@ function drawTable(ui, model, view) {
   }
   head.append(headRow);
   const body = h("tbody");
-  const rows = (model.get("trials") || []).filter((row) => !view.selection || view.selection.has(row.trial));
-  for (const row of sortRows(rows, view.sort, info, liveByTrial)) {
+  const rows = (model.get("trials") || []).filter((row) => !view.boardSelection || view.boardSelection.has(row.trial));
+  for (const row of sortRows(rows, view.sort, info, liveByTrial, view.constants.complete)) {
     const live = liveByTrial.get(row.trial);
     const tr = h("tr", { class: `nnhp-row nnhp-row-${row.state}`,
       dataset: { trial: row.trial, state: row.state, round: row.round || 1 } });
@@ -262,14 +274,12 @@ function drawTable(ui, model, view) {
       const value = cellValue(row, col, live);
       const td = h("td", { dataset: { key: col.key } });
       if (col.key === "state") {
-        td.append(row.state);
+        td.append(stateText(row, view.constants.pruned));
         if (row.error) td.append(h("div", { class: "nnhp-reason", title: row.error, text: row.error }));
       } else if (col.key === "score") {
-        td.textContent = row.state === view.constants.running ? "…" : fmt(value, 5);
+        td.textContent = row.state === view.constants.running ? "…" : fmt(value);
       } else if (col.param) {
         td.textContent = paramText(value);
-      } else if (col.key === "seconds") {
-        td.textContent = value === null || value === undefined ? "" : fmt(value, 3);
       } else {
         td.textContent = fmt(value);
       }
@@ -295,13 +305,13 @@ function drawHeader(ui, model, view) {
     : "waiting for the search to start";
   ui.status.textContent = model.get("stopping") && live ? "stopping…" : status;
   ui.status.dataset.status = status;
-  const current = live ? Math.min(budget, counted + Math.max(1, running.length)) : counted;
-  ui.counter.textContent = live ? `trial ${current} of ${budget}` : `${counted} of ${budget} trials`;
+  // A count of finished trials, never a trial number: rows number trials from 0, counts start at 1.
+  ui.counter.textContent = `${counted} of ${budget} trials${live && running.length ? ` · ${running.length} running` : ""}`;
   ui.counter.dataset.finished = String(counted);
   ui.counter.dataset.budget = String(budget);
   ui.trialsFill.style.width = `${budget ? (100 * counted) / budget : 0}%`;
   ui.trialsLabel.textContent = `${counted}/${budget} trials`;
-  ui.bestScore.textContent = best.trial === undefined ? "best: –" : `best ${fmt(best.score, 5)} (trial ${best.trial})`;
+  ui.bestScore.textContent = best.trial === undefined ? "best: –" : `best ${fmt(best.score)} (trial ${best.trial})`;
   const first = running[0];
   ui.epochRow.classList.toggle("nnhp-hidden", !first);
   if (first) {
@@ -313,13 +323,19 @@ function drawHeader(ui, model, view) {
   tick(ui, model, view);
 }
 
+/** "ETA 1:05" from Python's estimate less the seconds since it came; blank until it can be estimated or once it runs out. */
+export function etaText(eta, since, live) {
+  if (!live || eta === null || eta === undefined) return "";
+  const left = eta - since;
+  return left >= 1 ? `ETA ${fmtTime(left)}` : "";
+}
+
 function tick(ui, model, view) {
   const clock = model.get("clock") || {};
   const live = model.get("status") === view.constants.running;
   const since = live ? (performance.now() - view.clockAt) / 1000 : 0;
   ui.elapsed.textContent = `elapsed ${fmtTime((clock.elapsed || 0) + since)}`;
-  const eta = clock.eta === null || clock.eta === undefined || !live ? null : Math.max(0, clock.eta - since);
-  ui.eta.textContent = eta === null ? "" : `ETA ${fmtTime(eta)}`;
+  ui.eta.textContent = etaText(clock.eta, since, live);
 }
 
 function drawControls(ui, model, view) {
@@ -343,7 +359,8 @@ function drawControls(ui, model, view) {
   }
   const best = model.get("best") || {};
   ui.bestBox.classList.toggle("nnhp-hidden", !best.code);
-  ui.code.textContent = best.code || "";
+  ui.code.textContent = best.text || "";
+  ui.code.dataset.code = best.code || "";
 }
 
 function render({ model, el }) {
@@ -365,10 +382,10 @@ function render({ model, el }) {
     drawTable(ui, model, view);
     drawControls(ui, model, view);
   };
-  // A brush redraws only the panel and the leaderboard it filters.
-  const selectionChanged = () => {
+  // A brush redraws the panel while it drags, and the leaderboard it filters once it ends.
+  const selectionChanged = (done = true) => {
     drawExplore(ui.explore, model, view, selectionChanged);
-    drawTable(ui, model, view);
+    if (done) drawTable(ui, model, view);
   };
   const schedule = () => {
     if (!view.frame) view.frame = requestAnimationFrame(draw);
@@ -379,7 +396,7 @@ function render({ model, el }) {
   ui.svg.addEventListener("mousemove", (event) => hover(ui, event));
   ui.svg.addEventListener("mouseleave", () => hideHover(ui));
   ui.copy.addEventListener("click", async () => {
-    const ok = await copyText(ui.code.textContent);
+    const ok = await copyText(ui.code.dataset.code);
     ui.copy.textContent = ok ? "copied" : "select and copy";
     setTimeout(() => { ui.copy.textContent = "copy as code"; }, 1500);
   });

@@ -49,7 +49,7 @@ function axisTicks(axis) {
 /** Text for a position on an axis: the choice's label, or the value (10^x on a log axis). */
 function positionText(param, pos) {
   if (param.labels) return param.labels[Math.round(pos)] ?? "";
-  return fmt(param.log ? 10 ** pos : pos, 3);
+  return fmt(param.log ? 10 ** pos : pos);
 }
 
 /** The axes of this search: one per parameter, then the score. */
@@ -79,12 +79,14 @@ export function selectedTrials(data, axes, brushes) {
   return chosen;
 }
 
-/** A colour from good (blue) to bad (red) for a score, given the scores' range and direction. */
-function scoreColour(score, lo, hi, minimize) {
-  if (score === null || hi - lo < 1e-12) return "hsl(215, 60%, 45%)";
+/** A colour from good (the theme's brand colour) to bad (its error colour) for a score, given the scores'
+ * range and direction: a CSS colour mixing two JupyterLab theme variables, so it follows the theme. */
+export function scoreColour(score, lo, hi, minimize) {
+  const good = "var(--jp-brand-color1, #1976d2)", bad = "var(--jp-error-color1, #d32f2f)";
+  if (score === null || hi - lo < 1e-12) return good;
   let t = (score - lo) / (hi - lo);
   if (!minimize) t = 1 - t;
-  return `hsl(${Math.round(215 - 205 * t)}, 65%, ${Math.round(42 + 8 * t)}%)`;
+  return `color-mix(in srgb, ${bad} ${Math.round(100 * t)}%, ${good})`;
 }
 
 /** The panel's elements; the strategies and the round's default trial count come from Python's `constants`. */
@@ -139,28 +141,38 @@ function drawImportances(ui, payload) {
     ui.importances.append(h("div", { class: "nnhp-importance", dataset: { param: name } },
       h("span", { class: "nnhp-importance-name", text: name }),
       h("div", { class: "nnhp-importance-bar" }, fill),
-      h("span", { class: "nnhp-importance-value", text: fmt(value, 3) })));
+      h("span", { class: "nnhp-importance-value", text: fmt(value) })));
   }
 }
 
-/** Turn a drag on an SVG into a brush over one axis; a click without a drag clears that axis's brush. */
-function brushable(svg, axisKey, toPosition, vertical, onBrush) {
-  let start = null;
-  const local = (event) => {
-    const matrix = svg.getScreenCTM();
-    const p = new DOMPoint(event.clientX, event.clientY).matrixTransform(matrix.inverse());
-    return vertical ? p.y : p.x;
-  };
+/** A pointer's coordinate in an SVG's own units, given the SVG's screen matrix {a, b, c, d, e, f}: x, or y when vertical. */
+export function svgCoordinate(matrix, clientX, clientY, vertical) {
+  const { a, b, c, d, e, f } = matrix;
+  const det = a * d - b * c;
+  const dx = clientX - e, dy = clientY - f;
+  return vertical ? (a * dy - b * dx) / det : (d * dx - c * dy) / det;
+}
+
+/** The [lo, hi] range in position space of a drag between two SVG coordinates. */
+export function brushRange(from, to, toPosition) {
+  const [p, q] = [toPosition(from), toPosition(to)];
+  return [Math.min(p, q), Math.max(p, q)];
+}
+
+/** Turn a drag on an SVG into a brush over one axis; a click without a drag clears that axis's brush.
+ * Every redraw rebuilds the scatters, so each pointer event is converted with the SVG on the page now
+ * (`liveSvg()`), never with the one the press landed on. */
+function brushable(liveSvg, axisKey, toPosition, vertical, onBrush) {
+  const local = (event) => svgCoordinate(liveSvg().getScreenCTM(), event.clientX, event.clientY, vertical);
   return (target) => {
     target.addEventListener("mousedown", (event) => {
       event.preventDefault();
-      start = local(event);
+      const start = local(event);
       const move = (e) => onBrush(axisKey, start, local(e), toPosition, false);
       const up = (e) => {
         window.removeEventListener("mousemove", move);
         window.removeEventListener("mouseup", up);
         onBrush(axisKey, start, local(e), toPosition, true);
-        start = null;
       };
       window.addEventListener("mousemove", move);
       window.addEventListener("mouseup", up);
@@ -186,7 +198,7 @@ function drawParallel(ui, data, axes, brushes, chosen, onBrush) {
     });
     const on = !chosen || chosen.has(trial);
     const line = s("path", { d, class: `nnhp-pc-line${on ? " nnhp-on" : " nnhp-off"}`, "data-trial": trial });
-    if (on) line.setAttribute("stroke", scoreColour(data.scores[i], lo, hi, data.minimize !== false));
+    if (on) line.style.stroke = scoreColour(data.scores[i], lo, hi, data.minimize !== false);
     lines.append(line);
   });
   svg.append(lines);
@@ -209,7 +221,7 @@ function drawParallel(ui, data, axes, brushes, chosen, onBrush) {
     }
     const hit = s("rect", { x: x(k) - 12, width: 24, y: top, height: bottom - top, class: "nnhp-pc-hit", "data-param": axis.key });
     const toPosition = (py) => axis.extent[0] + (1 - (py - top) / (bottom - top)) * (axis.extent[1] - axis.extent[0]);
-    brushable(svg, axis.key, toPosition, true, onBrush)(hit);
+    brushable(() => ui.parallel, axis.key, toPosition, true, onBrush)(hit);
     g.append(hit);
     svg.append(g);
   });
@@ -231,7 +243,7 @@ function drawScatters(ui, data, axes, brushes, chosen, onBrush) {
     }
     for (const t of axisTicks(scoreAxis)) {
       const label = s("text", { x: SCATTER.left - 4, y: yOf(t) + 4, "text-anchor": "end", class: "nnhp-axis-text" });
-      label.textContent = fmt(t, 3);
+      label.textContent = fmt(t);
       svg.append(label);
     }
     const ticks = axisTicks(axis);
@@ -258,7 +270,8 @@ function drawScatters(ui, data, axes, brushes, chosen, onBrush) {
     const hit = s("rect", { x: SCATTER.left, y: SCATTER.top, width: W - SCATTER.left - SCATTER.right,
       height: H - SCATTER.top - SCATTER.bottom, class: "nnhp-scatter-hit" });
     const toPosition = (px) => axis.extent[0] + ((px - SCATTER.left) / (W - SCATTER.left - SCATTER.right)) * (axis.extent[1] - axis.extent[0]);
-    brushable(svg, axis.key, toPosition, false, onBrush)(hit);
+    const live = () => [...ui.scatters.children].find((el) => el.dataset.param === axis.key) || svg;
+    brushable(live, axis.key, toPosition, false, onBrush)(hit);
     svg.append(hit);
     ui.scatters.append(svg);
   }
@@ -274,6 +287,8 @@ export function drawExplore(ex, model, view, onSelection) {
   const axes = exploreAxes(data);
   const chosen = selectedTrials(data, axes, view.brushes);
   view.selection = chosen;
+  // The leaderboard above filters only once a drag ends, so nothing moves under the pointer.
+  if (!view.dragging) view.boardSelection = chosen;
   const complete = data.trials.length;
   ex.selectionText.textContent = chosen
     ? `${chosen.size} of ${complete} complete trials selected`
@@ -282,10 +297,10 @@ export function drawExplore(ex, model, view, onSelection) {
   ex.clear.disabled = !chosen;
   drawImportances(ex, model.get("importances") || {});
   const onBrush = (key, a, b, toPosition, done) => {
-    const [p, q] = [toPosition(a), toPosition(b)];
     if (done && Math.abs(a - b) < 3) view.brushes.delete(key);
-    else view.brushes.set(key, [Math.min(p, q), Math.max(p, q)]);
-    onSelection();
+    else view.brushes.set(key, brushRange(a, b, toPosition));
+    view.dragging = !done;
+    onSelection(done);
     if (done) sendSelection(model, view);
   };
   drawScatters(ex, data, axes, view.brushes, chosen, onBrush);
@@ -343,6 +358,8 @@ export function showRunNotice(ex, view, notice) {
 export function wireExplore(ex, model, view, redraw) {
   view.brushes = new Map();
   view.selection = null;
+  view.boardSelection = null;
+  view.dragging = false;
   ex.clear.addEventListener("click", () => {
     view.brushes.clear();
     redraw();

@@ -1,7 +1,11 @@
 // nnhp-magics front end: numbers and parameter values as text, the way Python writes them.
 
+/** Significant digits of every number the widgets show (Python's views use the same "{:.4g}"). */
+export const DIGITS = 4;
+
 /** A number the way Python's "{:.4g}" writes it. */
-export function fmt(value, digits = 4) {
+export function fmt(value) {
+  const digits = DIGITS;
   if (value === null || value === undefined || Number.isNaN(value)) return "";
   if (typeof value !== "number") return String(value);
   if (Number.isInteger(value) && Math.abs(value) < 1e6) return String(value);
@@ -32,6 +36,6 @@ export function paramText(value) {
   if (value === true) return "True";
   if (value === false) return "False";
   if (Array.isArray(value)) return `(${value.map(paramText).join(", ")}${value.length === 1 ? "," : ""})`;
-  if (typeof value === "number") return fmt(value, 6);
+  if (typeof value === "number") return fmt(value);
   return String(value);
 }

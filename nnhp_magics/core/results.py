@@ -510,7 +510,7 @@ class SearchRecord:
         if best is None:
             return f"{len(self.trials)} trials ({states}); no complete trial."
         return (
-            f"{len(self.trials)} trials ({states}); best {self.objective.name} = {best.score:.6g} "
+            f"{len(self.trials)} trials ({states}); best {self.objective.name} = {format_number(best.score)} "
             f"(trial {best.number}) with {format_params(best.params)}"
         )
 
@@ -524,14 +524,19 @@ def _save_model(model: Any, path: Path, weights: Path) -> None:
     model.save(path)
 
 
+def format_number(value: float) -> str:
+    """A number as every view shows it: four significant digits, like ``"{:.4g}"`` and the widgets' ``fmt``."""
+    return f"{value:.4g}"
+
+
 def format_params(params: dict[str, Any]) -> str:
-    """``dict(a=1, b='relu')``: the literal a user can paste."""
+    """``dict(a=1, b='relu')``: a pasteable literal, floats in the shared four-digit format."""
     return "dict(" + ", ".join(f"{k}={_short_repr(v)}" for k, v in params.items()) + ")"
 
 
 def _short_repr(value: Any) -> str:
     if isinstance(value, float):
-        return f"{value:.6g}" if math.isfinite(value) else repr(value)
+        return format_number(value) if math.isfinite(value) else repr(value)
     return repr(value)
 
 

@@ -37,6 +37,11 @@ DEFAULT_BATCH_SIZE = 32
 FIGURE_SIZE = (6.4, 3.6)
 
 
+def rate_literal(rate: float) -> str:
+    """A learning rate as the chart and its copy button write it: two significant digits, ``3.2e-02``."""
+    return f"{rate:.1e}"
+
+
 class LRFindWarning(UserWarning):
     """The range test found no (or only a doubtful) suggestion."""
 
@@ -115,8 +120,8 @@ class LRFindResult:
         if self.suggestion is None:
             found = f"no suggestion ({self.problem})" if self.problem else "no suggestion"
         else:
-            steepest = f"steepest {self.steepest:.2g}, " if self.steepest is not None else ""
-            found = f"suggestion {self.suggestion:.2g} ({steepest}loss minimum at {self.minimum:.2g})"
+            steepest = f"steepest {rate_literal(self.steepest)}, " if self.steepest is not None else ""
+            found = f"suggestion {rate_literal(self.suggestion)} ({steepest}loss minimum at {rate_literal(self.minimum)})"
         return f"lrfind: {found}; {self._ending()}"
 
     def _ending(self) -> str:
@@ -137,9 +142,9 @@ class LRFindResult:
         ax.plot(self.lrs, self.losses, color="#8aa4c8", alpha=0.6, linewidth=1, label="loss")
         ax.plot(self.lrs, self.smoothed, color="#1f4e8c", linewidth=2, label="smoothed")
         if self.suggestion is not None:
-            ax.axvline(self.suggestion, color="#d62728", linestyle="--", label=f"suggestion {self.suggestion:.2g}")
+            ax.axvline(self.suggestion, color="#d62728", linestyle="--", label=f"suggestion {rate_literal(self.suggestion)}")
         if self.steepest is not None:
-            ax.axvline(self.steepest, color="#2ca02c", linestyle=":", label=f"steepest {self.steepest:.2g}")
+            ax.axvline(self.steepest, color="#2ca02c", linestyle=":", label=f"steepest {rate_literal(self.steepest)}")
         ax.set_xscale("log")
         limits = y_limits(self.losses, self.smoothed, self.diverge)
         if limits is not None:

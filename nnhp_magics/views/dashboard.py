@@ -30,7 +30,16 @@ import anywidget
 import traitlets
 
 from nnhp_magics.core.events import EpochEnded, Event, SearchEnded, SearchStarted, TrialFinished, TrialStarted
-from nnhp_magics.core.results import COMPLETE, FINISHED_STATES, RUNNING, Objective, SearchRecord, Trial
+from nnhp_magics.core.results import (
+    COMPLETE,
+    FINISHED_STATES,
+    PRUNED,
+    RUNNING,
+    Objective,
+    SearchRecord,
+    Trial,
+    format_params,
+)
 from nnhp_magics.errors import NnhpError, SpecError
 from nnhp_magics.search.rounds import DEFAULT_ROUND_TRIALS
 from nnhp_magics.search.strategies import STRATEGIES
@@ -104,9 +113,15 @@ class DashboardState:
         self.status = "waiting"
         self.info: dict[str, Any] = {}
         self.objective: Objective | None = None
+        self.search: SearchRecord | None = None
+        #: When the search first started: elapsed counts from here across its rounds.
         self.started: float | None = None
         self.ended: float | None = None
-        self.last_finish: float | None = None
+        #: When the current round started, how many of its trials completed, and when the last of them did:
+        #: the ETA comes from this round's rate of completed trials only (instant failures say nothing of it).
+        self.round_started: float | None = None
+        self.round_complete = 0
+        self.last_complete: float | None = None
         self.finished: dict[int, Trial] = {}
         self.live: dict[int, LiveTrial] = {}
 
@@ -122,15 +137,18 @@ class DashboardState:
         elif isinstance(event, TrialFinished):
             self.live.pop(event.trial, None)
             self.finished[event.trial] = event.record
-            self.last_finish = self.clock()
+            if event.record.state == COMPLETE:
+                self.round_complete += 1
+                self.last_complete = self.clock()
         elif isinstance(event, SearchEnded):
             self._end(event.search, event.reason)
 
     def _start(self, search: SearchRecord) -> None:
         self.status = RUNNING
-        self.started = self.clock()
+        if self.search is not search or self.started is None:
+            self.search, self.started = search, self.clock()
         self.ended = None
-        self.last_finish = None
+        self.round_started, self.round_complete, self.last_complete = self.clock(), 0, None
         self.objective = search.objective
         self.info = {
             "strategy": search.strategy,
@@ -193,13 +211,16 @@ class DashboardState:
         if self.started is None:
             return {"elapsed": 0.0, "eta": None}
         end = self.ended if self.ended is not None else now
-        elapsed = end - self.started
-        eta = None
-        done, budget = self.counted(), int(self.info.get("budget") or 0)
-        if self.ended is None and done and self.last_finish is not None and budget > done:
-            per_trial = (self.last_finish - self.started) / done
-            eta = max(0.0, per_trial * (budget - done) - (now - self.last_finish))
-        return {"elapsed": round(elapsed, 1), "eta": None if eta is None else round(eta, 1)}
+        return {"elapsed": round(end - self.started, 1), "eta": self._eta(now)}
+
+    def _eta(self, now: float) -> float | None:
+        """Seconds left at this round's rate of completed trials; None until one completed, or once overdue."""
+        left = int(self.info.get("budget") or 0) - self.counted()
+        if self.ended is not None or left <= 0 or not self.round_complete:
+            return None
+        per_trial = (self.last_complete - self.round_started) / self.round_complete  # type: ignore[operator]
+        eta = per_trial * left - (now - self.last_complete)  # type: ignore[operator]
+        return round(eta, 1) if eta >= 1 else None
 
     def rows(self) -> list[dict[str, Any]]:
         """One leaderboard row per trial, in trial order (the browser sorts)."""
@@ -207,17 +228,19 @@ class DashboardState:
         for n in sorted(set(self.finished) | set(self.live)):
             trial = self.finished.get(n)
             if trial is None:
-                rows.append({"trial": n, "state": RUNNING, "score": None, "std": None,
-                             "params": jsonable(self.live[n].params), "epochs": None, "seconds": None, "error": "",
-                             "round": self.info.get("round", 1)})
+                rows.append({"trial": n, "state": RUNNING, "score": None, "score_std": None,
+                             "params": jsonable(self.live[n].params), "epochs": None, "best_epoch": None,
+                             "seconds": None, "error": "", "round": self.info.get("round", 1)})
                 continue
+            best_epoch = trial.best_epoch
             rows.append({
                 "trial": n,
                 "state": trial.state,
                 "score": number(trial.score),
-                "std": number(trial.score_std),
+                "score_std": number(trial.score_std),
                 "params": jsonable(trial.params),
-                "epochs": trial.epochs,
+                "epochs": _epochs_per_fold(trial),
+                "best_epoch": None if best_epoch is None else round(best_epoch, 1),
                 "seconds": round(trial.seconds, 2),
                 "error": "" if trial.state == COMPLETE else trial.error or "",
                 "round": trial.round,
@@ -258,7 +281,13 @@ class DashboardState:
         if best is None:
             return {}
         return {"trial": best.number, "score": number(best.score), "params": jsonable(best.params),
-                "code": params_code(best.params)}
+                "text": format_params(best.params), "code": params_code(best.params)}
+
+
+def _epochs_per_fold(trial: Trial) -> float:
+    """Epochs a trial trained, per fold under CV (``Trial.epochs`` sums the folds)."""
+    folds = max(1, len(trial.best_epochs), len(trial.fold_scores))
+    return round(trial.epochs / folds, 1)
 
 
 class Dashboard(anywidget.AnyWidget):  # type: ignore[misc]
@@ -308,6 +337,8 @@ class Dashboard(anywidget.AnyWidget):  # type: ignore[misc]
         return {
             "synced": redrawn_traits(Dashboard),
             "running": RUNNING,
+            "complete": COMPLETE,
+            "pruned": PRUNED,
             "counted": list(FINISHED_STATES),
             "strategies": list(STRATEGIES),
             "round_trials": DEFAULT_ROUND_TRIALS,

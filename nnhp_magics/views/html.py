@@ -10,20 +10,23 @@ import html
 import math
 from typing import TYPE_CHECKING, Any
 
-from nnhp_magics.core.results import format_params
+from nnhp_magics.core.results import format_number, format_params
 
 if TYPE_CHECKING:
     from nnhp_magics.core.results import SearchRecord
 
 _STYLE = """
 <style>
-.nnhp-static {font-family: system-ui, sans-serif; font-size: 13px;}
+.nnhp-static {font-family: var(--jp-ui-font-family, system-ui, sans-serif); font-size: 13px;
+  color: var(--jp-ui-font-color1, #212121);}
 .nnhp-static table {border-collapse: collapse; margin: 6px 0;}
-.nnhp-static th, .nnhp-static td {border-bottom: 1px solid #ddd; padding: 2px 8px; text-align: right;}
-.nnhp-static tr.nnhp-best td {background: #e8f5e9; font-weight: 600;}
-.nnhp-static tr.nnhp-failed td {color: #b71c1c;}
-.nnhp-static tr.nnhp-pruned td, .nnhp-static tr.nnhp-interrupted td {color: #777;}
-.nnhp-static code {background: #f4f4f4; padding: 2px 4px;}
+.nnhp-static th, .nnhp-static td {border-bottom: 1px solid var(--jp-border-color2, #e0e0e0); padding: 2px 8px;
+  text-align: right;}
+.nnhp-static tr.nnhp-best td {background: var(--jp-layout-color2, #eee); color: var(--jp-ui-font-color0, #000);
+  font-weight: 600;}
+.nnhp-static tr.nnhp-failed td {color: var(--jp-error-color1, #d32f2f);}
+.nnhp-static tr.nnhp-pruned td, .nnhp-static tr.nnhp-interrupted td {color: var(--jp-ui-font-color2, #616161);}
+.nnhp-static code {background: var(--jp-layout-color2, #eee); padding: 2px 4px;}
 </style>
 """
 
@@ -33,7 +36,7 @@ def _cell(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, float):
-        return "" if math.isnan(value) else f"{value:.5g}"
+        return "" if math.isnan(value) else format_number(value)
     return html.escape(str(value))
 
 

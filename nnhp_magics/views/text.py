@@ -11,13 +11,19 @@ import sys
 from typing import Any, TextIO
 
 from nnhp_magics.core.events import Event, SearchEnded, SearchStarted, TrialFinished
-from nnhp_magics.core.results import COMPLETE, SearchRecord, format_params
+from nnhp_magics.core.results import (
+    COMPLETE,
+    SearchRecord,
+    format_number,
+    format_params,
+)
 
 
 def format_score(value: float | None) -> str:
+    """A score in the shared number format; "-" for none."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "-"
-    return f"{value:.4g}"
+    return format_number(value)
 
 
 class TextProgress:
@@ -48,7 +54,7 @@ class TextProgress:
         budget = f"/{search.budget}" if search else ""
         score = format_score(t.score)
         if t.score_std is not None:
-            score += f" ± {t.score_std:.2g}"
+            score += f" ± {format_number(t.score_std)}"
         name = search.objective.name if search else "score"
         line = f"trial {t.number}{budget} {t.state:<9} {name}={score}  {format_params(t.params)}  ({t.epochs} epochs, {t.seconds:.1f} s)"
         if t.error and t.state != COMPLETE:

@@ -155,3 +155,57 @@ def test_leaderboard_sorting_failures_and_export_after_the_search(notebook, jlab
     model = keras_ready.saving.load_model(target)
     assert model.output_shape == (None, 1)
     assert (target.parent / "best.params.json").exists() and (target.parent / "best.leaderboard.csv").exists()
+
+
+#: The lowest contrast between a leaderboard cell's text and what it is drawn on (alpha blended), and where.
+JS_LOWEST_CONTRAST = """dash => {
+  const rgba = (text) => (text.match(/[\\d.]+/g) || []).map(Number).concat([1]).slice(0, 4);
+  const over = (fg, bg) => fg.slice(0, 3).map((c, i) => c * fg[3] + bg[i] * (1 - fg[3]));
+  const background = (el) => {
+    const layers = [];
+    for (let node = el; node; node = node.parentElement) {
+      const c = rgba(getComputedStyle(node).backgroundColor);
+      if (c[3] > 0) layers.push(c);
+      if (c[3] >= 1) break;
+    }
+    return layers.reverse().reduce((bg, c) => over(c, bg), [255, 255, 255]);
+  };
+  const lum = (rgb) => {
+    const [r, g, b] = rgb.map((v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; });
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+  };
+  let worst = [Infinity, ""];
+  for (const cell of dash.querySelectorAll("table.nnhp-board th, table.nnhp-board td, .nnhp-status")) {
+    const bg = background(cell);
+    const fg = over(rgba(getComputedStyle(cell).color), bg);
+    const [a, b] = [lum(fg), lum(bg)].sort((x, y) => y - x);
+    const ratio = (a + 0.05) / (b + 0.05);
+    const row = cell.closest("tr");
+    if (ratio < worst[0]) worst = [ratio, `${row ? row.className : cell.className} ${cell.dataset.key || ""}`];
+  }
+  return worst;
+}"""
+
+
+def use_theme(page: Any, theme: str) -> None:
+    """Switch JupyterLab's theme from the Settings menu and wait until it applies."""
+    page.locator("#jp-MainMenu .lm-MenuBar-item", has_text=re.compile("^Settings$")).click()
+    page.locator(".lm-Menu-item", has_text=re.compile("^Theme$")).hover()
+    page.locator('.lm-Menu-item[data-command="apputils:change-theme"]', has_text=re.compile(f"^{theme}$")).click()
+    page.wait_for_function("t => document.body.dataset.jpThemeName === t", arg=theme, timeout=60_000)
+    page.wait_for_timeout(1000)  # the theme's stylesheet loads after the attribute changes
+
+
+def test_every_leaderboard_row_reads_at_4_5_to_1_in_the_light_and_dark_themes(notebook):
+    dash = notebook.locator(".nnhp-dash").nth(0)
+    assert dash.locator("tr.nnhp-best-row").count() == 1 and dash.locator("tr.nnhp-row-failed").count() == 3
+    try:
+        for theme in ("JupyterLab Light", "JupyterLab Dark"):
+            if notebook.evaluate("() => document.body.dataset.jpThemeName") != theme:
+                use_theme(notebook, theme)
+            ratio, where = dash.element_handle().evaluate(JS_LOWEST_CONTRAST)
+            shot(dash.locator("table.nnhp-board"), f"dashboard_board_{theme.split()[-1].lower()}.png")
+            assert ratio >= 4.5, f"{theme}: text contrast {ratio:.2f}:1 in {where}"
+    finally:
+        if notebook.evaluate("() => document.body.dataset.jpThemeName") != "JupyterLab Light":
+            use_theme(notebook, "JupyterLab Light")

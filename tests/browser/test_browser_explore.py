@@ -86,6 +86,44 @@ def test_brushing_an_axis_filters_the_leaderboard_and_clear_resets_it(dash, page
     assert 1 <= brushed <= 8 and len(rows(dash)) == brushed
 
 
+def test_a_scatter_drag_selects_exactly_the_trials_in_its_range_and_nothing_moves_meanwhile(dash, page):
+    from playwright.sync_api import expect
+
+    panel = dash.locator(".nnhp-explore")
+    panel.locator("button.nnhp-clear").click()
+    scatter = panel.locator('svg.nnhp-scatter[data-param="learning_rate"]')
+    hit = scatter.locator("rect.nnhp-scatter-hit")
+    # Where each trial's point sits across the plot area, 0 at its left edge and 1 at its right.
+    where = scatter.evaluate("""svg => {
+      const hit = svg.querySelector('rect.nnhp-scatter-hit');
+      const x = +hit.getAttribute('x'), w = +hit.getAttribute('width');
+      return [...svg.querySelectorAll('circle[data-trial]')].map(c => [+c.dataset.trial, (+c.getAttribute('cx') - x) / w]);
+    }""")
+    inside = {trial for trial, f in where if 0.31 <= f <= 0.69}
+    maybe = {trial for trial, f in where if 0.29 <= f <= 0.71}
+    parallel = panel.locator("svg.nnhp-parallel")
+    scatter.scroll_into_view_if_needed()
+    before = parallel.bounding_box()
+    box = hit.bounding_box()
+    def at(f):
+        return (box["x"] + f * box["width"], box["y"] + box["height"] / 2)
+    page.mouse.move(*at(0.3))
+    page.mouse.down()
+    for f in (0.4, 0.5, 0.6, 0.7):
+        page.mouse.move(*at(f), steps=3)
+        assert parallel.bounding_box() == before, "the parallel plot moved under the drag"
+        assert len(rows(dash)) == 8, "the leaderboard waits for the release"
+    page.mouse.up()
+    chosen = set(rows(dash))
+    assert chosen and inside <= chosen <= maybe, (sorted(chosen), where)
+    expect(panel.locator(".nnhp-selection")).to_have_attribute("data-selected", str(len(chosen)))
+    brush = scatter.locator("rect.nnhp-brush")
+    x, w = float(brush.get_attribute("x")), float(brush.get_attribute("width"))
+    left, width = float(hit.get_attribute("x")), float(hit.get_attribute("width"))
+    assert abs((x - left) / width - 0.3) < 0.02 and abs((x + w - left) / width - 0.7) < 0.02, (x, w)
+    # The selection stays: the next test refines around it.
+
+
 def test_refine_edit_and_run_again_add_a_second_round_to_the_same_leaderboard(dash):
     from playwright.sync_api import expect
 

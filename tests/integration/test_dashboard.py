@@ -118,6 +118,7 @@ def test_state_follows_a_search_from_start_to_end():
     assert [c["trial"] for c in snap["curves"]] == [0, 1, 2]
     assert snap["curves"][2]["values"] == [1.2, None], "NaN is sent as null"
     assert snap["best"] == {"trial": 0, "score": 0.5, "params": {"units": 8, "act": "relu", "dropout": 0.1},
+                            "text": "dict(units=8, act='relu', dropout=0.1)",
                             "code": "dict(units=8, act='relu', dropout=0.1)"}
     assert state.counted() == 3
 
@@ -142,6 +143,62 @@ def test_eta_appears_after_the_first_trial():
     state.apply(TrialFinished(finished(0, "complete", 0.4, {"units": 8})))
     clock.now += 4
     assert state.snapshot()["clock"] == {"elapsed": 14.0, "eta": 16.0}  # 10 s a trial, 2 to go, 4 s into the next
+
+
+def test_elapsed_spans_rounds_and_eta_comes_from_this_rounds_completed_trials():
+    clock, search = FakeClock(), new_search(budget=2)
+    state = DashboardState(clock)
+    state.apply(SearchStarted(search))
+    clock.now += 20
+    for n in range(2):
+        state.apply(TrialFinished(finished(n, "complete", 0.4, {"units": 8})))
+    state.apply(SearchEnded(search, "done"))
+    assert state.snapshot()["clock"] == {"elapsed": 20.0, "eta": None}
+    clock.now += 5
+    search.budget = 12  # round 2: ten more trials
+    state.apply(SearchStarted(search))
+    clock.now += 1
+    assert state.snapshot()["clock"] == {"elapsed": 26.0, "eta": None}, "elapsed counts from the first round"
+    state.apply(TrialFinished(finished(2, "failed", None, {"units": 8}, error="ValueError: instant")))
+    assert state.snapshot()["clock"]["eta"] is None, "an instant failure gives no rate: no 'ETA 0s' with 9 to go"
+    clock.now += 3
+    state.apply(TrialFinished(finished(3, "complete", 0.3, {"units": 8})))
+    assert state.snapshot()["clock"] == {"elapsed": 29.0, "eta": 32.0}  # 4 s a trial this round, 8 to go
+
+
+def test_an_overdue_eta_is_hidden_rather_than_zero():
+    clock, search = FakeClock(), new_search(budget=10)
+    state = DashboardState(clock)
+    state.apply(SearchStarted(search))
+    clock.now += 1
+    state.apply(TrialFinished(finished(0, "complete", 0.4, {"units": 8})))
+    assert state.snapshot()["clock"]["eta"] == 9.0
+    clock.now += 30
+    assert state.snapshot()["clock"]["eta"] is None
+
+
+def test_rows_use_the_leaderboards_names_and_count_epochs_per_fold():
+    search = new_search(cv=2)
+    trial = Trial(number=0, params={"units": 8}, state="complete", score=0.4, score_std=0.05, epochs=199,
+                  best_epochs=[97, 100], fold_scores=[0.35, 0.45], seconds=2.0)
+    state = DashboardState(FakeClock())
+    state.apply(SearchStarted(search))
+    state.apply(TrialFinished(trial))
+    row = state.snapshot()["trials"][0]
+    assert row["epochs"] == 99.5, "--epochs 100 under --cv 2 shows per fold, not the folds' sum"
+    assert (row["score"], row["score_std"], row["best_epoch"]) == (0.4, 0.05, 98.5)
+    board = search.leaderboard_columns()
+    assert {"score", "score_std", "best_epoch", "epochs"} <= set(row) & set(board)
+
+
+def test_best_parameters_show_four_digits_and_copy_exactly():
+    state = DashboardState(FakeClock())
+    state.apply(SearchStarted(new_search()))
+    lr = 0.0033459293537374483
+    state.apply(TrialFinished(finished(0, "complete", 0.4, {"learning_rate": lr})))
+    best = state.snapshot()["best"]
+    assert best["text"] == "dict(learning_rate=0.003346)"
+    assert best["code"] == f"dict(learning_rate={lr!r})"
 
 
 def test_cross_validation_shows_the_current_fold():
@@ -345,6 +402,7 @@ def test_the_front_end_imports_nothing_from_the_network():
 def test_the_front_end_takes_names_and_defaults_from_python():
     constants = Dashboard().constants
     assert constants["counted"] == list(FINISHED_STATES) and constants["running"] == RUNNING
+    assert (constants["complete"], constants["pruned"]) == ("complete", "pruned")
     assert constants["strategies"] == list(STRATEGIES) and constants["round_trials"] == DEFAULT_ROUND_TRIALS
     assert {"status", "trials", "running", "explore", "round_block"} <= set(constants["synced"])
     assert not {"constants", "layout", "_esm"} & set(constants["synced"])

@@ -338,15 +338,15 @@ def test_result_views_summary_html_and_plot():
     from IPython.lib.pretty import pretty
 
     result = synthetic_result()
-    assert "\n" not in repr(result) and repr(result).startswith("<LRFindResult suggestion 0.01")
+    assert "\n" not in repr(result) and repr(result).startswith("<LRFindResult suggestion 1.0e-02")
     assert pretty(result) == repr(result)
     assert "no suggestion" in repr(synthetic_result(suggestion=None))
     html = result._repr_html_()
-    assert "data:image/png;base64," in html and "suggestion 0.01" in html
+    assert "data:image/png;base64," in html and "suggestion 1.0e-02" in html
     axes = result.plot().axes[0]
     assert axes.get_xscale() == "log"
     labels = axes.get_legend_handles_labels()[1]
-    assert "suggestion 0.01" in labels and "steepest 0.01" in labels
+    assert "suggestion 1.0e-02" in labels and "steepest 1.0e-02" in labels, "as the chart's literal writes it"
 
 
 class FakeHandle:

@@ -73,3 +73,35 @@ test("chartSeries: finished curves first, the best last of them, then each runni
   assert.deepEqual(series[3].values, [1.2]);
   assert.deepEqual(chartSeries(curves, [], {}).map((sr) => sr.kind), ["done", "done", "done"]);
 });
+
+import { columns, etaText, stateText } from "../../widgets/dashboard.js";
+
+test("sortRows: complete trials rank above pruned ones whatever their score, as leaderboard_rows does", () => {
+  const mixed = [
+    { trial: 0, state: "pruned", score: 0.1, epochs: 2 },
+    { trial: 1, state: "complete", score: 0.4 },
+    { trial: 2, state: "complete", score: 0.3 },
+    { trial: 3, state: "failed", score: null },
+  ];
+  assert.deepEqual(order(sortRows(mixed, null, info, new Map(), "complete")), [2, 1, 0, 3]);
+});
+
+test("stateText: a pruned trial says at which epoch", () => {
+  assert.equal(stateText({ state: "pruned", epochs: 3 }, "pruned"), "pruned at epoch 3");
+  assert.equal(stateText({ state: "complete", epochs: 3 }, "pruned"), "complete");
+});
+
+test("columns: the names search.leaderboard() uses, the objective and ± explained in titles", () => {
+  const cols = columns({ ...info, cv: 3 });
+  assert.deepEqual(cols.map((c) => c.label),
+    ["trial", "state", "score", "score_std", "units", "epochs", "best_epoch", "seconds"]);
+  assert.match(cols[2].title, /val_loss/);
+  assert.equal(cols[3].title, "standard deviation over CV folds");
+});
+
+test("etaText: blank until estimated and once it runs out, never 'ETA 0s'", () => {
+  assert.equal(etaText(null, 0, true), "");
+  assert.equal(etaText(30, 31, true), "");
+  assert.equal(etaText(65, 0, true), "ETA 1:05");
+  assert.equal(etaText(65, 0, false), "");
+});

@@ -60,3 +60,35 @@ test("cellText: the magic line with the round's strategy and trials, then the sp
     "%%hpsearch build X y --strategy bayes --trials 20\nunits = [16, 32]\n");
   assert.equal(cellText(null, "bayes", 20, "\nunits = [16, 32]\n"), "units = [16, 32]\n");
 });
+
+import { brushRange, svgCoordinate } from "../../widgets/explore.js";
+
+// Two screen geometries of the same 210-unit-wide scatter: drawn at 210 px from x=100, then (after a
+// redraw moved it) at 420 px from x=300. A drag must be read with the SVG on the page now.
+const first = { a: 1, b: 0, c: 0, d: 1, e: 100, f: 50 };
+const second = { a: 2, b: 0, c: 0, d: 2, e: 300, f: 80 };
+const toPosition = (px) => (px - 50) / 146; // SCATTER: left 50, plot width 210 - 50 - 14
+
+test("svgCoordinate: client pixels to SVG units for either geometry, x or y", () => {
+  assert.equal(svgCoordinate(first, 150, 60, false), 50);
+  assert.equal(svgCoordinate(second, 400, 100, false), 50);
+  assert.equal(svgCoordinate(second, 400, 100, true), 10);
+});
+
+test("brushRange: a 0.3 to 0.7 drag read with the live geometry selects 0.3 to 0.7, whichever the direction", () => {
+  const client = (geometry, f) => geometry.e + geometry.a * (50 + f * 146);
+  const live = (f) => svgCoordinate(second, client(second, f), 0, false);
+  close(brushRange(live(0.3), live(0.7), toPosition), [0.3, 0.7]);
+  close(brushRange(live(0.7), live(0.3), toPosition), [0.3, 0.7]);
+  const stale = svgCoordinate(first, client(second, 0.7), 0, false);
+  assert.ok(toPosition(stale) > 1, "read with the old geometry the same pointer lies past the right edge");
+});
+
+import { scoreColour } from "../../widgets/explore.js";
+
+test("scoreColour: mixes the theme's brand and error colours, no fixed colour", () => {
+  assert.equal(scoreColour(0.1, 0.1, 0.5, true), "color-mix(in srgb, var(--jp-error-color1, #d32f2f) 0%, var(--jp-brand-color1, #1976d2))");
+  assert.match(scoreColour(0.5, 0.1, 0.5, true), /error-color1[^)]*\) 100%/);
+  assert.match(scoreColour(0.5, 0.1, 0.5, false), /\) 0%/);
+  assert.equal(scoreColour(null, 0, 1, true), "var(--jp-brand-color1, #1976d2)");
+});

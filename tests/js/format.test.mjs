@@ -20,11 +20,11 @@ test("fmt writes what Python's '{:.4g}' writes", () => {
   for (const [value, text] of cases) assert.equal(fmt(value), text, String(value));
 });
 
-test("fmt keeps small integers whole, takes a precision, and leaves blanks and text alone", () => {
+test("fmt keeps small integers whole, has one precision, and leaves blanks and text alone", () => {
   assert.equal(fmt(42), "42");
   assert.equal(fmt(999999), "999999");
-  assert.equal(fmt(3.14159265, 6), "3.14159");
-  assert.equal(fmt(3.14159, 3), "3.14");
+  assert.equal(fmt(3.14159265, 6), "3.142", "no per-call precision: one format everywhere");
+  assert.equal(fmt(0.0033459293537374483), "0.003346");
   assert.equal(fmt(null), "");
   assert.equal(fmt(undefined), "");
   assert.equal(fmt(NaN), "");
@@ -48,6 +48,6 @@ test("paramText writes Python literals: None, booleans, tuples", () => {
   assert.equal(paramText(false), "False");
   assert.equal(paramText([64]), "(64,)");
   assert.equal(paramText([64, 32]), "(64, 32)");
-  assert.equal(paramText(0.001234567), "0.00123457");
+  assert.equal(paramText(0.001234567), "0.001235", "parameters in the same 4 significant digits as scores");
   assert.equal(paramText("relu"), "relu");
 });

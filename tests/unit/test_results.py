@@ -102,8 +102,23 @@ def test_export_refuses_to_overwrite(tmp_path):
 
 def test_format_params_is_a_pasteable_literal():
     text = format_params({"n": 3, "lr": 0.00123456789, "act": "relu", "sizes": (64, 32)})
-    assert text == "dict(n=3, lr=0.00123457, act='relu', sizes=(64, 32))"
-    assert eval(text) == {"n": 3, "lr": 0.00123457, "act": "relu", "sizes": (64, 32)}
+    assert text == "dict(n=3, lr=0.001235, act='relu', sizes=(64, 32))", "floats in the shared 4-digit format"
+    assert eval(text) == {"n": 3, "lr": 0.001235, "act": "relu", "sizes": (64, 32)}
+
+
+def test_every_view_writes_numbers_in_four_significant_digits():
+    from nnhp_magics.views.text import TextProgress
+
+    search = make_search()
+    search.trials[2].score = 0.00334593
+    search.trials[2].params["a"] = 0.0033459293537374483
+    html = search._repr_html_()
+    assert "best val_loss = 0.003346" in search.summary() and "a=0.003346" in search.summary()
+    assert "<td>0.003346</td>" in html and "0.00334593" not in html
+    search.trials[2].score_std = 0.000123456
+    line = TextProgress().trial_line(search.trials[2])
+    assert "score=0.003346 ± 0.0001235" in line and "a=0.003346" in line
+    assert search.leaderboard_rows()[0]["score"] == 0.00334593, "the data keeps full precision"
 
 
 def test_static_html_shows_summary_best_params_leaderboard_and_curves():

@@ -40,7 +40,9 @@ async function copyText(text) {
 }
 
 // widgets/format.js
-function fmt(value, digits = 4) {
+var DIGITS = 4;
+function fmt(value) {
+  const digits = DIGITS;
   if (value === null || value === void 0 || Number.isNaN(value)) return "";
   if (typeof value !== "number") return String(value);
   if (Number.isInteger(value) && Math.abs(value) < 1e6) return String(value);
@@ -67,7 +69,7 @@ function paramText(value) {
   if (value === true) return "True";
   if (value === false) return "False";
   if (Array.isArray(value)) return `(${value.map(paramText).join(", ")}${value.length === 1 ? "," : ""})`;
-  if (typeof value === "number") return fmt(value, 6);
+  if (typeof value === "number") return fmt(value);
   return String(value);
 }
 
@@ -109,7 +111,7 @@ function axisTicks(axis) {
 }
 function positionText(param, pos) {
   if (param.labels) return param.labels[Math.round(pos)] ?? "";
-  return fmt(param.log ? 10 ** pos : pos, 3);
+  return fmt(param.log ? 10 ** pos : pos);
 }
 function exploreAxes(data) {
   const axes = (data.params || []).map((p) => {
@@ -135,10 +137,11 @@ function selectedTrials(data, axes, brushes) {
   return chosen;
 }
 function scoreColour(score, lo, hi, minimize) {
-  if (score === null || hi - lo < 1e-12) return "hsl(215, 60%, 45%)";
+  const good = "var(--jp-brand-color1, #1976d2)", bad = "var(--jp-error-color1, #d32f2f)";
+  if (score === null || hi - lo < 1e-12) return good;
   let t = (score - lo) / (hi - lo);
   if (!minimize) t = 1 - t;
-  return `hsl(${Math.round(215 - 205 * t)}, 65%, ${Math.round(42 + 8 * t)}%)`;
+  return `color-mix(in srgb, ${bad} ${Math.round(100 * t)}%, ${good})`;
 }
 function buildExplore(constants) {
   const ui = {};
@@ -212,27 +215,31 @@ function drawImportances(ui, payload) {
       { class: "nnhp-importance", dataset: { param: name } },
       h("span", { class: "nnhp-importance-name", text: name }),
       h("div", { class: "nnhp-importance-bar" }, fill),
-      h("span", { class: "nnhp-importance-value", text: fmt(value, 3) })
+      h("span", { class: "nnhp-importance-value", text: fmt(value) })
     ));
   }
 }
-function brushable(svg, axisKey, toPosition, vertical, onBrush) {
-  let start = null;
-  const local = (event) => {
-    const matrix = svg.getScreenCTM();
-    const p = new DOMPoint(event.clientX, event.clientY).matrixTransform(matrix.inverse());
-    return vertical ? p.y : p.x;
-  };
+function svgCoordinate(matrix, clientX, clientY, vertical) {
+  const { a, b, c, d, e, f } = matrix;
+  const det = a * d - b * c;
+  const dx = clientX - e, dy = clientY - f;
+  return vertical ? (a * dy - b * dx) / det : (d * dx - c * dy) / det;
+}
+function brushRange(from, to, toPosition) {
+  const [p, q] = [toPosition(from), toPosition(to)];
+  return [Math.min(p, q), Math.max(p, q)];
+}
+function brushable(liveSvg, axisKey, toPosition, vertical, onBrush) {
+  const local = (event) => svgCoordinate(liveSvg().getScreenCTM(), event.clientX, event.clientY, vertical);
   return (target) => {
     target.addEventListener("mousedown", (event) => {
       event.preventDefault();
-      start = local(event);
+      const start = local(event);
       const move = (e) => onBrush(axisKey, start, local(e), toPosition, false);
       const up = (e) => {
         window.removeEventListener("mousemove", move);
         window.removeEventListener("mouseup", up);
         onBrush(axisKey, start, local(e), toPosition, true);
-        start = null;
       };
       window.addEventListener("mousemove", move);
       window.addEventListener("mouseup", up);
@@ -257,7 +264,7 @@ function drawParallel(ui, data, axes, brushes, chosen, onBrush) {
     });
     const on = !chosen || chosen.has(trial);
     const line = s("path", { d, class: `nnhp-pc-line${on ? " nnhp-on" : " nnhp-off"}`, "data-trial": trial });
-    if (on) line.setAttribute("stroke", scoreColour(data.scores[i], lo, hi, data.minimize !== false));
+    if (on) line.style.stroke = scoreColour(data.scores[i], lo, hi, data.minimize !== false);
     lines.append(line);
   });
   svg.append(lines);
@@ -280,7 +287,7 @@ function drawParallel(ui, data, axes, brushes, chosen, onBrush) {
     }
     const hit = s("rect", { x: x(k) - 12, width: 24, y: top, height: bottom - top, class: "nnhp-pc-hit", "data-param": axis.key });
     const toPosition = (py) => axis.extent[0] + (1 - (py - top) / (bottom - top)) * (axis.extent[1] - axis.extent[0]);
-    brushable(svg, axis.key, toPosition, true, onBrush)(hit);
+    brushable(() => ui.parallel, axis.key, toPosition, true, onBrush)(hit);
     g.append(hit);
     svg.append(g);
   });
@@ -306,7 +313,7 @@ function drawScatters(ui, data, axes, brushes, chosen, onBrush) {
     }
     for (const t of axisTicks(scoreAxis)) {
       const label = s("text", { x: SCATTER.left - 4, y: yOf(t) + 4, "text-anchor": "end", class: "nnhp-axis-text" });
-      label.textContent = fmt(t, 3);
+      label.textContent = fmt(t);
       svg.append(label);
     }
     const ticks = axisTicks(axis);
@@ -343,7 +350,8 @@ function drawScatters(ui, data, axes, brushes, chosen, onBrush) {
       class: "nnhp-scatter-hit"
     });
     const toPosition = (px) => axis.extent[0] + (px - SCATTER.left) / (W - SCATTER.left - SCATTER.right) * (axis.extent[1] - axis.extent[0]);
-    brushable(svg, axis.key, toPosition, false, onBrush)(hit);
+    const live = () => [...ui.scatters.children].find((el) => el.dataset.param === axis.key) || svg;
+    brushable(live, axis.key, toPosition, false, onBrush)(hit);
     svg.append(hit);
     ui.scatters.append(svg);
   }
@@ -356,16 +364,17 @@ function drawExplore(ex, model, view, onSelection) {
   const axes = exploreAxes(data);
   const chosen = selectedTrials(data, axes, view.brushes);
   view.selection = chosen;
+  if (!view.dragging) view.boardSelection = chosen;
   const complete = data.trials.length;
   ex.selectionText.textContent = chosen ? `${chosen.size} of ${complete} complete trials selected` : `${complete} complete trials${data.error ? ` · ${data.error}` : ""}`;
   ex.selectionText.dataset.selected = chosen ? String(chosen.size) : "";
   ex.clear.disabled = !chosen;
   drawImportances(ex, model.get("importances") || {});
   const onBrush = (key, a, b, toPosition, done) => {
-    const [p, q] = [toPosition(a), toPosition(b)];
     if (done && Math.abs(a - b) < 3) view.brushes.delete(key);
-    else view.brushes.set(key, [Math.min(p, q), Math.max(p, q)]);
-    onSelection();
+    else view.brushes.set(key, brushRange(a, b, toPosition));
+    view.dragging = !done;
+    onSelection(done);
     if (done) sendSelection(model, view);
   };
   drawScatters(ex, data, axes, view.brushes, chosen, onBrush);
@@ -415,6 +424,8 @@ function showRunNotice(ex, view, notice) {
 function wireExplore(ex, model, view, redraw) {
   view.brushes = /* @__PURE__ */ new Map();
   view.selection = null;
+  view.boardSelection = null;
+  view.dragging = false;
   ex.clear.addEventListener("click", () => {
     view.brushes.clear();
     redraw();
@@ -484,15 +495,20 @@ function compareValues(a, b, ascending) {
   return ascending ? order : -order;
 }
 function columns(info) {
+  const objective = info.objective || "score";
   const cols = [
-    { key: "trial", label: "#" },
-    { key: "state", label: "state" },
-    { key: "score", label: info.objective || "score" }
+    { key: "trial", label: "trial", title: "trial number, as in search.leaderboard()" },
+    { key: "state", label: "state", title: "complete, pruned (stopped early by the pruner), failed, interrupted or running" },
+    { key: "score", label: "score", title: `${objective} (${info.direction === "max" ? "higher" : "lower"} is better)` }
   ];
-  if (info.cv) cols.push({ key: "std", label: "±" });
-  for (const name of info.params || []) cols.push({ key: `p:${name}`, label: name, param: name });
-  cols.push({ key: "epochs", label: "epochs" }, { key: "seconds", label: "seconds" });
-  if ((info.round || 1) > 1) cols.push({ key: "round", label: "round" });
+  if (info.cv) cols.push({ key: "score_std", label: "score_std", title: "standard deviation over CV folds" });
+  for (const name of info.params || []) cols.push({ key: `p:${name}`, label: name, param: name, title: name });
+  cols.push(
+    { key: "epochs", label: "epochs", title: info.cv ? "epochs trained, per fold (mean over the folds)" : "epochs trained" },
+    { key: "best_epoch", label: "best_epoch", title: "the restored best epoch (mean over the folds under CV)" },
+    { key: "seconds", label: "seconds", title: "seconds the trial took" }
+  );
+  if ((info.round || 1) > 1) cols.push({ key: "round", label: "round", title: "the round that ran the trial" });
   return cols;
 }
 function cellValue(row, col, live) {
@@ -502,16 +518,20 @@ function cellValue(row, col, live) {
   }
   return row[col.key];
 }
-function sortRows(rows, sort, info, liveByTrial = /* @__PURE__ */ new Map()) {
+function sortRows(rows, sort, info, liveByTrial = /* @__PURE__ */ new Map(), complete = void 0) {
   const minimize = info.direction !== "max";
   const out = rows.slice();
   if (!sort) {
-    return out.sort((a, b) => compareValues(a.score, b.score, minimize) || a.trial - b.trial);
+    const rank = (r) => r.score === null || r.score === void 0 ? 2 : r.state === complete ? 0 : 1;
+    return out.sort((a, b) => rank(a) - rank(b) || compareValues(a.score, b.score, minimize) || a.trial - b.trial);
   }
   const col = columns(info).find((c) => c.key === sort.key) || { key: sort.key };
   let ascending = sort.ascending;
   if (col.key === "score" && !minimize) ascending = !ascending;
   return out.sort((a, b) => compareValues(cellValue(a, col, liveByTrial.get(a.trial)), cellValue(b, col, liveByTrial.get(b.trial)), ascending) || a.trial - b.trial);
+}
+function stateText(row, pruned) {
+  return row.state === pruned && row.epochs ? `${pruned} at epoch ${Math.round(row.epochs)}` : row.state;
 }
 function buildSkeleton(constants) {
   const ui = {};
@@ -641,7 +661,7 @@ function drawChart(ui, series, logY) {
     const py = CHART.top + (1 - k / 4) * (H - CHART.top - CHART.bottom);
     axes.append(s("line", { x1: CHART.left, x2: W - CHART.right, y1: py, y2: py, class: "nnhp-grid" }));
     const label = s("text", { x: CHART.left - 6, y: py + 4, "text-anchor": "end", class: "nnhp-axis-text" });
-    label.textContent = fmt(logY ? 10 ** tv : tv, 3);
+    label.textContent = fmt(logY ? 10 ** tv : tv);
     axes.append(label);
   }
   const step = Math.max(1, Math.ceil(maxLen / 8));
@@ -697,7 +717,7 @@ function hover(ui, event) {
   ui.marker.setAttribute("cx", nearest.x);
   ui.marker.setAttribute("cy", nearest.y);
   ui.marker.setAttribute("visibility", "visible");
-  ui.tooltip.textContent = `trial ${nearest.trial} · epoch ${nearest.epoch} · ${nearest.metric} ${fmt(nearest.value, 5)}`;
+  ui.tooltip.textContent = `trial ${nearest.trial} · epoch ${nearest.epoch} · ${nearest.metric} ${fmt(nearest.value)}`;
   const box = ui.svg.getBoundingClientRect();
   ui.tooltip.style.left = `${nearest.x / CHART.width * box.width + 8}px`;
   ui.tooltip.style.top = `${nearest.y / CHART.height * box.height - 28}px`;
@@ -716,7 +736,7 @@ function drawTable(ui, model, view) {
   const headRow = h("tr");
   for (const col of cols) {
     const sorted = view.sort && view.sort.key === col.key;
-    const th = h("th", { dataset: { key: col.key }, title: `sort by ${col.label}` }, col.label);
+    const th = h("th", { dataset: { key: col.key }, title: `${col.title} · click to sort` }, col.label);
     if (sorted) th.classList.add(view.sort.ascending ? "nnhp-sorted-asc" : "nnhp-sorted-desc");
     th.addEventListener("click", () => {
       const again = view.sort && view.sort.key === col.key;
@@ -727,8 +747,8 @@ function drawTable(ui, model, view) {
   }
   head.append(headRow);
   const body = h("tbody");
-  const rows = (model.get("trials") || []).filter((row) => !view.selection || view.selection.has(row.trial));
-  for (const row of sortRows(rows, view.sort, info, liveByTrial)) {
+  const rows = (model.get("trials") || []).filter((row) => !view.boardSelection || view.boardSelection.has(row.trial));
+  for (const row of sortRows(rows, view.sort, info, liveByTrial, view.constants.complete)) {
     const live = liveByTrial.get(row.trial);
     const tr = h("tr", {
       class: `nnhp-row nnhp-row-${row.state}`,
@@ -739,14 +759,12 @@ function drawTable(ui, model, view) {
       const value = cellValue(row, col, live);
       const td = h("td", { dataset: { key: col.key } });
       if (col.key === "state") {
-        td.append(row.state);
+        td.append(stateText(row, view.constants.pruned));
         if (row.error) td.append(h("div", { class: "nnhp-reason", title: row.error, text: row.error }));
       } else if (col.key === "score") {
-        td.textContent = row.state === view.constants.running ? "…" : fmt(value, 5);
+        td.textContent = row.state === view.constants.running ? "…" : fmt(value);
       } else if (col.param) {
         td.textContent = paramText(value);
-      } else if (col.key === "seconds") {
-        td.textContent = value === null || value === void 0 ? "" : fmt(value, 3);
       } else {
         td.textContent = fmt(value);
       }
@@ -769,13 +787,12 @@ function drawHeader(ui, model, view) {
   ui.title.textContent = info.strategy ? `${info.strategy} search · ${info.objective} (${info.direction})${info.cv ? ` · ${info.cv}-fold CV` : ""}${round}` : "waiting for the search to start";
   ui.status.textContent = model.get("stopping") && live ? "stopping…" : status;
   ui.status.dataset.status = status;
-  const current = live ? Math.min(budget, counted + Math.max(1, running.length)) : counted;
-  ui.counter.textContent = live ? `trial ${current} of ${budget}` : `${counted} of ${budget} trials`;
+  ui.counter.textContent = `${counted} of ${budget} trials${live && running.length ? ` · ${running.length} running` : ""}`;
   ui.counter.dataset.finished = String(counted);
   ui.counter.dataset.budget = String(budget);
   ui.trialsFill.style.width = `${budget ? 100 * counted / budget : 0}%`;
   ui.trialsLabel.textContent = `${counted}/${budget} trials`;
-  ui.bestScore.textContent = best.trial === void 0 ? "best: –" : `best ${fmt(best.score, 5)} (trial ${best.trial})`;
+  ui.bestScore.textContent = best.trial === void 0 ? "best: –" : `best ${fmt(best.score)} (trial ${best.trial})`;
   const first = running[0];
   ui.epochRow.classList.toggle("nnhp-hidden", !first);
   if (first) {
@@ -786,13 +803,17 @@ function drawHeader(ui, model, view) {
   }
   tick(ui, model, view);
 }
+function etaText(eta, since, live) {
+  if (!live || eta === null || eta === void 0) return "";
+  const left = eta - since;
+  return left >= 1 ? `ETA ${fmtTime(left)}` : "";
+}
 function tick(ui, model, view) {
   const clock = model.get("clock") || {};
   const live = model.get("status") === view.constants.running;
   const since = live ? (performance.now() - view.clockAt) / 1e3 : 0;
   ui.elapsed.textContent = `elapsed ${fmtTime((clock.elapsed || 0) + since)}`;
-  const eta = clock.eta === null || clock.eta === void 0 || !live ? null : Math.max(0, clock.eta - since);
-  ui.eta.textContent = eta === null ? "" : `ETA ${fmtTime(eta)}`;
+  ui.eta.textContent = etaText(clock.eta, since, live);
 }
 function drawControls(ui, model, view) {
   const live = model.get("status") === view.constants.running;
@@ -811,7 +832,8 @@ function drawControls(ui, model, view) {
   }
   const best = model.get("best") || {};
   ui.bestBox.classList.toggle("nnhp-hidden", !best.code);
-  ui.code.textContent = best.code || "";
+  ui.code.textContent = best.text || "";
+  ui.code.dataset.code = best.code || "";
 }
 function render({ model, el }) {
   const constants = model.get("constants");
@@ -838,9 +860,9 @@ function render({ model, el }) {
     drawTable(ui, model, view);
     drawControls(ui, model, view);
   };
-  const selectionChanged = () => {
+  const selectionChanged = (done = true) => {
     drawExplore(ui.explore, model, view, selectionChanged);
-    drawTable(ui, model, view);
+    if (done) drawTable(ui, model, view);
   };
   const schedule = () => {
     if (!view.frame) view.frame = requestAnimationFrame(draw);
@@ -855,7 +877,7 @@ function render({ model, el }) {
   ui.svg.addEventListener("mousemove", (event) => hover(ui, event));
   ui.svg.addEventListener("mouseleave", () => hideHover(ui));
   ui.copy.addEventListener("click", async () => {
-    const ok = await copyText(ui.code.textContent);
+    const ok = await copyText(ui.code.dataset.code);
     ui.copy.textContent = ok ? "copied" : "select and copy";
     setTimeout(() => {
       ui.copy.textContent = "copy as code";
@@ -893,7 +915,10 @@ function render({ model, el }) {
 var dashboard_default = { render };
 export {
   chartSeries,
+  columns,
   compareValues,
   dashboard_default as default,
-  sortRows
+  etaText,
+  sortRows,
+  stateText
 };
