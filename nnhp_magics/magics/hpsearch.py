@@ -20,6 +20,7 @@ from nnhp_magics import api
 from nnhp_magics.core.results import SearchRecord
 from nnhp_magics.errors import NnhpError
 from nnhp_magics.search.analysis import without_options
+from nnhp_magics.search.options import SEARCH_OPTIONS
 from nnhp_magics.views import choose
 
 
@@ -70,6 +71,14 @@ def evaluate(expression: str, namespace: dict[str, Any], what: str) -> Any:
         raise NnhpError(f"{what} {expression!r} raised {type(exc).__name__}: {exc}") from None
 
 
+def search_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Add every option of ``SEARCH_OPTIONS`` to a magic's ``magic_arguments`` parser, in table order."""
+    for option in reversed(SEARCH_OPTIONS):
+        flags, settings = option.parser_arguments()
+        func = argument(*flags, **settings)(func)
+    return func
+
+
 @magics_class
 class NnhpMagics(Magics):
     """``%%hpsearch`` and ``%hpexport``."""
@@ -82,34 +91,11 @@ class NnhpMagics(Magics):
     @argument("build", help="the build function (a name or expression in the notebook)")
     @argument("data", nargs="+", help="X and Y (Y omitted for a tf.data.Dataset)")
     @argument("--valid", nargs="+", metavar="XV YV", help="validation data: early stopping and the score")
-    @argument("--validation-split", type=float, default=0.2, help="held-out fraction when no --valid/--cv (default 0.2)")
-    @argument("--cv", type=int, default=None, help="K-fold cross-validation")
-    @argument("--strategy", default="random", help="random, grid, bayes, hyperband or evolution")
-    @argument("--sampler", default="tpe", help="bayes' model: tpe, or gp (needs pip install 'nnhp-magics[gp]')")
-    @argument("--trials", type=int, default=None, help="trials to finish (default 10; grid: its size)")
-    @argument("--epochs", type=int, default=100, help="max epochs per trial (per fold)")
-    @argument("--patience", type=int, default=10, help="early-stopping patience; 0 = off")
-    @argument("--batch-size", type=int, default=32, help="fit batch size unless the spec tunes batch_size")
-    @argument("--objective", default="val_loss", help="metric to optimise; min:NAME / max:NAME for other names")
-    @argument("--seed", type=int, default=None, help="seed for parameters and weights")
-    @argument("--timeout", type=float, default=None, help="start no new trial after this many seconds")
     @argument("-o", "--output", dest="output", default=None, help="store the Search in this notebook name")
-    @argument("--export", default=None, help="save the best model here when the search ends")
-    @argument("--overwrite", action="store_true", help="let --export replace existing files")
-    @argument("--storage", default=None, help="storage URL to persist trials")
-    @argument("--study", default=None, help="study name in the storage")
-    @argument("--keep-models", type=int, default=1, help="with --storage: keep the K best models next to it (0 = none)")
-    @argument("--workers", type=int, default=1, help="trials at once on this machine")
-    @argument("--dask", default=None, help="a Dask scheduler address or Client variable")
-    @argument("--background", action="store_true", help="run off the main thread; the cell returns at once")
     @argument("--space", default=None, help="a dict of distributions in the notebook instead of the cell body")
     @argument("--fit-kwargs", default=None, help="a dict of extra fit() arguments in the notebook")
-    @argument("--baseline", action="store_true", help="trial 0 runs BUILD's own defaults")
-    @argument("--warmup", type=float, default=0, help="ramp the learning rate up over this many epochs")
-    @argument("--engine", default="auto", help="auto (graph engine where faithful, else fit), graph or fit")
-    @argument("--pack", type=int, default=None, help="trials trained side by side in one graph (default 1)")
-    @argument("--jit", action="store_true", help="compile each epoch with XLA (pays off on long runs)")
     @argument("--quiet", action="store_true", help="no widget: one text line per trial")
+    @search_options
     @line_cell_magic
     @user_errors_as_usage
     def hpsearch(self, line: str, cell: str | None = None) -> SearchRecord | None:
@@ -141,15 +127,12 @@ class NnhpMagics(Magics):
             if args.output:
                 ns[args.output] = search
 
+        options = {option.name: getattr(args, option.name) for option in SEARCH_OPTIONS}
+        options.update(
+            export=unquoted(args.export), storage=unquoted(args.storage), study=unquoted(args.study), dask=dask
+        )
         search = api.hpsearch(
-            build, x, y, space,
-            valid=valid, validation_split=args.validation_split, cv=args.cv, strategy=args.strategy,
-            sampler=args.sampler,
-            trials=args.trials, epochs=args.epochs, patience=args.patience, batch_size=args.batch_size,
-            objective=args.objective, seed=args.seed, timeout=args.timeout, export=unquoted(args.export),
-            overwrite=args.overwrite, storage=unquoted(args.storage), study=unquoted(args.study), keep_models=args.keep_models, workers=args.workers, dask=dask,
-            background=args.background, fit_kwargs=fit_kwargs, baseline=args.baseline, warmup=args.warmup,
-            engine=args.engine, pack=args.pack, jit=args.jit,
+            build, x, y, space, valid=valid, fit_kwargs=fit_kwargs, **options,
             namespace=ns, listeners=choose.search_views(self.shell, args.quiet), on_created=hold,
         )
         return search

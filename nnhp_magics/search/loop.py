@@ -48,6 +48,7 @@ from nnhp_magics.core.space import SearchSpace, optuna_value
 from nnhp_magics.core.stored_space import space_to_data
 from nnhp_magics.errors import AllTrialsFailed, NnhpError
 from nnhp_magics.search import storage as store
+from nnhp_magics.search.options import check_values
 from nnhp_magics.search.strategies import Strategy, make_strategy
 from nnhp_magics.training import backend
 from nnhp_magics.training.executors import Executor, InProcessExecutor, check_shippable, make_executor
@@ -161,21 +162,13 @@ def plan_search(
     namespace: dict[str, Any],
 ) -> SearchPlan:
     """Check every input, prepare the data, strategy and fit settings, open the storage and the cluster: no training yet."""
-    _check_where(storage, study, workers, dask, keep_models)
+    check_values(
+        dict(cv=cv, trials=trials, epochs=epochs, patience=patience, batch_size=batch_size, timeout=timeout,
+             keep_models=keep_models, workers=workers, warmup=warmup, pack=pack)
+    )
+    _check_where(storage, study, workers, dask)
     if not callable(build):
         raise NnhpError(f"BUILD must be a function returning a compiled Keras model, got {type(build).__name__}.")
-    _check_positive("--epochs", epochs)
-    _check_positive("--batch-size", batch_size)
-    if patience < 0:
-        raise NnhpError(f"--patience must be 0 (off) or more, got {patience}.")
-    if trials is not None and trials < 1:
-        raise NnhpError(f"--trials must be at least 1, got {trials}.")
-    if cv is not None and cv < 2:
-        raise NnhpError(f"--cv needs at least 2 folds, got {cv}; leave --cv out to train on one split.")
-    if timeout is not None and timeout <= 0:
-        raise NnhpError(f"--timeout must be a positive number of seconds, got {timeout}.")
-    if warmup < 0:
-        raise NnhpError(f"--warmup must be 0 or more epochs, got {warmup}.")
     if fit_kwargs is not None and not isinstance(fit_kwargs, dict):
         raise NnhpError(f"--fit-kwargs must name a dict of fit() arguments, got {type(fit_kwargs).__name__}.")
     reserved = {"x", "y", "epochs", "validation_data", "validation_split"} & set(fit_kwargs or {})
@@ -239,16 +232,12 @@ def _logged_objective(build: Callable[..., Any], space: SearchSpace, data: Train
     return goal if names is None else resolve_objective(goal, names)
 
 
-def _check_where(storage: str | None, study: str | None, workers: int, dask: Any, keep_models: int) -> None:
-    """Options about where trials run and are kept, checked before anything else."""
-    if workers < 1:
-        raise NnhpError(f"--workers must be at least 1, got {workers}.")
+def _check_where(storage: str | None, study: str | None, workers: int, dask: Any) -> None:
+    """Options about where trials run and are kept that only make sense together."""
     if dask is not None and workers != 1:
         raise NnhpError("--workers and --dask: pick one; a Dask cluster brings its own workers.")
     if study is not None and storage is None:
         raise NnhpError("--study names a study in a storage: pass --storage too, e.g. --storage sqlite:///search.db.")
-    if keep_models < 0:
-        raise NnhpError(f"--keep-models must be 0 (none) or more, got {keep_models}.")
 
 
 def _open_study(plan: SearchPlan, storage: str, study: str | None, keep_models: int) -> None:
@@ -281,16 +270,9 @@ def _check_engine(engine: str, pack: int | None) -> int:
         raise NnhpError(f"--engine must be one of {', '.join(ENGINES)}, got {engine!r}.")
     if pack is None:
         return DEFAULT_PACK
-    if pack < 1:
-        raise NnhpError(f"--pack must be at least 1 (1 = one trial at a time), got {pack}.")
     if pack > 1 and engine == "fit":
         raise NnhpError("--pack trains several trials in one graph: it needs --engine auto or graph, not fit.")
     return pack
-
-
-def _check_positive(option: str, value: int) -> None:
-    if value < 1:
-        raise NnhpError(f"{option} must be at least 1, got {value}.")
 
 
 def parse_space(space: str | dict[str, Any] | SearchSpace, namespace: dict[str, Any]) -> tuple[SearchSpace, str]:
