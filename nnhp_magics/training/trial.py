@@ -8,11 +8,12 @@ compiled model, an objective the model never logs) abort the search.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from types import SimpleNamespace
 from typing import Any, Protocol
@@ -106,23 +107,15 @@ def run_trial(
     folds = data.folds
     session = graph_session(config)
     model = None
-    try:
+    with trial_failures(record, started):
         for fold_index, fold in enumerate(folds):
             model = build_fold_model(build, routed, config, task.number, fold_index)
-            result = _fit_fold(model, fold, routed, config, control, task.number, fold_index, len(folds), session)
+            result = fit_fold(model, fold, routed, config, control, task.number, fold_index, len(folds), session)
             model = result.model
             if account_fold(record, result, fold, config, len(folds)):
                 break
         else:
             complete_trial(record, config)
-    except NnhpError:
-        raise
-    except KeyboardInterrupt:
-        record.state, record.error = INTERRUPTED, "interrupted by the user"
-        close_record(record, started)
-        raise TrialInterrupted(record) from None
-    except Exception as exc:
-        record.state, record.error = FAILED, describe_exception(exc)
     close_record(record, started)
     keep = keep_model and record.state == COMPLETE and len(folds) == 1
     return TrialOutcome(record, model if keep else None)
@@ -175,6 +168,44 @@ class TrialInterrupted(Exception):
     def __init__(self, record: Trial) -> None:
         super().__init__(record.number)
         self.record = record
+
+
+class FailureGuard:
+    """What :func:`trial_failures` saw: ``failed`` once the trial's code raised and the trial was marked failed."""
+
+    failed = False
+
+
+@contextlib.contextmanager
+def trial_failures(record: Trial, started: float) -> Iterator[FailureGuard]:
+    """The one failure policy for a trial's code, in every executor (in-process, packed, on Dask workers).
+
+    The project's own errors propagate (the user must fix their input); an interrupt
+    marks the trial ``interrupted`` and ends the search with it (``TrialInterrupted``);
+    anything else marks the trial ``failed`` with its reason, and the search goes on.
+    """
+    guard = FailureGuard()
+    try:
+        yield guard
+    except NnhpError:
+        raise
+    except KeyboardInterrupt:
+        raise interrupted(record, started) from None
+    except Exception as exc:
+        mark_failed(record, exc)
+        guard.failed = True
+
+
+def interrupted(record: Trial, started: float) -> TrialInterrupted:
+    """The user interrupted the trial: its record closed as ``interrupted``, to raise and end the search with."""
+    record.state, record.error = INTERRUPTED, "interrupted by the user"
+    close_record(record, started)
+    return TrialInterrupted(record)
+
+
+def mark_failed(record: Trial, exc: BaseException) -> None:
+    """The trial failed with ``exc``: its state and the one-line reason it keeps."""
+    record.state, record.error = FAILED, describe_exception(exc)
 
 
 def describe_exception(exc: BaseException) -> str:
@@ -303,7 +334,7 @@ def order_seed(config: FitConfig, number: int, fold_index: int) -> int | None:
     return trial_seed(config.seed, number, fold_index) if config.seed is not None else None
 
 
-def _fit_fold(
+def fit_fold(
     model: Any,
     fold: Fold,
     routed: Routed,
@@ -533,4 +564,4 @@ def refit(
     if data.valid is None:
         refit_config.objective = Objective("loss", "minimize")
     routed_for_refit = Routed(build=routed.build, fit={**routed.fit, "epochs": max(1, epochs)}, warmup_epochs=routed.warmup_epochs)
-    return _fit_fold(model, fold, routed_for_refit, refit_config, NoControl(), -1, 0, 1).model
+    return fit_fold(model, fold, routed_for_refit, refit_config, NoControl(), -1, 0, 1).model

@@ -19,8 +19,8 @@ from nnhp_magics.training.trial import (
     FitConfig,
     NoControl,
     TrialTask,
-    _fit_fold,
     engine_reason,
+    fit_fold,
 )
 
 pytestmark = pytest.mark.usefixtures("keras_ready")
@@ -70,13 +70,13 @@ def fold_of(rows: int = 203) -> Fold:
 
 
 def train_fold(engine: str, kind: str, optimizer: str, epochs: int = 4, patience: int = 0, fold: Fold | None = None):
-    """One fold through the trial runner's _fit_fold with the given engine, in a fixed batch order."""
+    """One fold through the trial runner's fit_fold with the given engine, in a fixed batch order."""
     config = FitConfig(
         objective=parse_objective("val_loss"), epochs=epochs, patience=patience, batch_size=32,
         fit_kwargs={"shuffle": False}, engine=engine,
     )
     model = layered_build(kind, optimizer)
-    return _fit_fold(model, fold or fold_of(), Routed(), config, NoControl(), 0, 0, 1)
+    return fit_fold(model, fold or fold_of(), Routed(), config, NoControl(), 0, 0, 1)
 
 
 @pytest.mark.parametrize(
@@ -170,7 +170,7 @@ def test_auto_trains_built_in_losses_in_the_graph_engine_as_fit_does(determinist
             objective=parse_objective("val_loss"), epochs=2, patience=0, fit_kwargs={"shuffle": False}, engine=engine
         )
         model = layered_build("dropout", "adam", loss)
-        results.append(_fit_fold(model, fold_of(), Routed(), config, NoControl(), 0, 0, 1))
+        results.append(fit_fold(model, fold_of(), Routed(), config, NoControl(), 0, 0, 1))
     assert results[1].engine == "graph"
     np.testing.assert_allclose(results[1].history["loss"], results[0].history["loss"], rtol=1e-6)
 

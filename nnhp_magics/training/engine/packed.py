@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from nnhp_magics.core.data import TrainingData
-from nnhp_magics.core.results import COMPLETE, FAILED, INTERRUPTED, Trial
+from nnhp_magics.core.results import COMPLETE, Trial
 from nnhp_magics.core.routing import Routed, route
 from nnhp_magics.errors import NnhpError
 from nnhp_magics.training import backend
@@ -40,21 +40,22 @@ from nnhp_magics.training.trial import (
     FitConfig,
     FoldResult,
     TrialControl,
-    TrialInterrupted,
     TrialOutcome,
     TrialTask,
-    _fit_fold,
     account_fold,
     build_fold_model,
     close_record,
     complete_trial,
-    describe_exception,
     engine_reason,
+    fit_fold,
     fold_batch_size,
     fold_callbacks,
     fold_epochs,
+    interrupted,
     judge_fold,
+    mark_failed,
     order_seed,
+    trial_failures,
 )
 
 
@@ -196,7 +197,7 @@ class Scheduler:
         except NnhpError:
             raise
         except KeyboardInterrupt:
-            raise self._interrupted(pack.live()[0]) from None
+            raise interrupted(pack.live()[0].record, pack.live()[0].started) from None
         except Exception as exc:
             yield from self._isolate(pack, exc)
             return
@@ -206,14 +207,10 @@ class Scheduler:
 
     def _end_epoch(self, pack: Pack, k: int, job: Job, logs: dict[str, float]) -> Iterator[TrialOutcome]:
         assert job.run is not None
-        try:
+        with trial_failures(job.record, job.started) as guard:
             job.run.end_epoch(logs)
-        except NnhpError:
-            raise
-        except KeyboardInterrupt:
-            raise self._interrupted(job) from None
-        except Exception as exc:
-            yield from self._fail(pack, k, job, exc)
+        if guard.failed:
+            yield self._leave(pack, k, job)
             return
         if job.reporter.stopped_by == STOP:
             self.stopping = True
@@ -224,7 +221,8 @@ class Scheduler:
         """Score the fold that just ended; start the trial's next fold or hand the finished trial back."""
         assert job.run is not None
         folds = self.data.folds
-        try:
+        ended, next_fold = True, False
+        with trial_failures(job.record, job.started) as guard:
             history = job.run.finish()
             evaluate = _evaluator(pack.program, k)
             result = judge_fold(FoldResult(job.model, history, "packed", evaluate=evaluate), job.reporter, self.config)
@@ -232,11 +230,11 @@ class Scheduler:
             if not ended and job.fold_index + 1 < len(folds):
                 job.fold_index += 1
                 self._next_fold(pack, k, job)
-                return
-        except NnhpError:
-            raise
-        except Exception as exc:
-            yield from self._fail(pack, k, job, exc)
+                next_fold = True
+        if guard.failed:
+            yield self._leave(pack, k, job)
+            return
+        if next_fold:
             return
         if not ended:
             complete_trial(job.record, self.config)
@@ -249,22 +247,20 @@ class Scheduler:
         routed = route(task.params, self.build)
         record = Trial(number=task.number, params=dict(task.params), round=task.round, engine="packed")
         job = Job(task, routed, record, time.perf_counter(), fold_batch_size(routed, self.config))
-        try:
+        through_fit = None
+        with trial_failures(job.record, job.started) as guard:
             model = self._fold_model(job)
             if engine_reason(model, self.data.folds[0], routed, self.config) is not None:
-                yield self._through_fit(job, model)
-                return
-            self._prepare(job, model)
-            self._begin(job, model)
-        except NnhpError:
-            raise
-        except KeyboardInterrupt:
-            raise self._interrupted(job) from None
-        except Exception as exc:
-            job.record.state, job.record.error = FAILED, describe_exception(exc)
+                through_fit = self._through_fit(job, model)
+            else:
+                self._prepare(job, model)
+                self._begin(job, model)
+        if guard.failed:
             yield self._outcome(job)
-            return
-        self.waiting.append(job)
+        elif through_fit is not None:
+            yield through_fit
+        else:
+            self.waiting.append(job)
 
     def _fold_model(self, job: Job) -> Any:
         return build_fold_model(self.build, job.routed, self.config, job.task.number, job.fold_index)
@@ -305,7 +301,7 @@ class Scheduler:
         job.record.engine = "fit"
         while True:
             fold = folds[job.fold_index]
-            result = _fit_fold(
+            result = fit_fold(
                 model, fold, job.routed, self.config, self.control, job.task.number, job.fold_index, len(folds)
             )
             job.model = result.model
@@ -319,37 +315,29 @@ class Scheduler:
         return self._outcome(job)
 
     # ----- failures ----------------------------------------------------------------------------
-    def _fail(self, pack: Pack, k: int, job: Job, exc: BaseException) -> Iterator[TrialOutcome]:
-        """One member raised: its trial fails alone and leaves the pack."""
-        job.record.state, job.record.error = FAILED, describe_exception(exc)
+    def _leave(self, pack: Pack, k: int, job: Job) -> TrialOutcome:
+        """A member whose trial failed leaves the pack alone; its outcome goes back."""
         pack.slots[k] = None
-        yield self._outcome(job)
+        return self._outcome(job)
 
     def _isolate(self, pack: Pack, exc: BaseException) -> Iterator[TrialOutcome]:
         """The pack's graph raised: a lone member fails; several restart their folds alone to find the culprit."""
         live = pack.live()
         if len(live) == 1:
-            yield from self._fail(pack, pack.slots.index(live[0]), live[0], exc)
+            mark_failed(live[0].record, exc)
+            yield self._leave(pack, pack.slots.index(live[0]), live[0])
             return
         self.pack = None
         for job in live:
             job.solo = True
-            try:
+            with trial_failures(job.record, job.started) as guard:
                 model = self._fold_model(job)
                 self._prepare(job, model)
                 self._begin(job, model)
-            except NnhpError:
-                raise
-            except Exception as error:
-                job.record.state, job.record.error = FAILED, describe_exception(error)
+            if guard.failed:
                 yield self._outcome(job)
-                continue
-            self.waiting.append(job)
-
-    def _interrupted(self, job: Job) -> TrialInterrupted:
-        job.record.state, job.record.error = INTERRUPTED, "interrupted by the user"
-        close_record(job.record, job.started)
-        return TrialInterrupted(job.record)
+            else:
+                self.waiting.append(job)
 
     def _outcome(self, job: Job) -> TrialOutcome:
         close_record(job.record, job.started)
