@@ -185,3 +185,11 @@ def test_the_magic_takes_a_tuple_of_inputs(keras_ready, ip):
         "n_neurons = int(4, 12)",
     )
     assert search.trials[0].state == "complete" and search.trials[0].engine == "graph"
+
+
+def test_lrfind_takes_a_tuple_of_inputs(keras_ready):
+    from nnhp_magics import lrfind
+
+    x, y = wide_and_deep_data()
+    result = lrfind(wide_and_deep, x, y, steps=20, quiet=True)
+    assert result.suggestion is None or result.suggestion > 0
