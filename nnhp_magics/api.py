@@ -11,6 +11,7 @@ import sys
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from nnhp_magics.core import labels
 from nnhp_magics.core.events import EventBus, Listener
 from nnhp_magics.core.results import SearchRecord
 from nnhp_magics.core.space import SearchSpace
@@ -58,6 +59,14 @@ class Search(SearchRecord):
     ) -> str:
         """A ready ``%%hpsearch`` cell running the refined spec; the spec text alone when ``magic_line`` is unknown."""
         return analysis.refine_cell(self, top=top, selected=selected, margin=margin, strategy=strategy, trials=trials)
+
+    def predict_labels(self, x: Any, batch_size: int = 32) -> Any:
+        """The best model's predicted labels for ``x``: argmax over a softmax, > 0.5 for one sigmoid unit, as ``classes``.
+
+        Without ``classes`` (integer or 0/1 labels) the class indices themselves.
+        """
+        predictions = self.best_model.predict(x, batch_size=batch_size, verbose=0)
+        return labels.decode(predictions, self.classes)
 
     def explore(self) -> Any:
         """A dashboard of this search for looking back: importances, scatter, parallel coordinates, refine, run again."""

@@ -2,6 +2,10 @@
 
 Pure logic over NumPy (and scikit-learn's splitters): no TensorFlow import. A
 ``tf.data.Dataset`` is recognised by duck typing and passed through untouched.
+X and y are each an array or, for models with several inputs or outputs, a
+structure of arrays as ``model.fit`` takes it (a tuple or list of arrays, or a
+dict keyed by input or output name); every row operation applies to each leaf.
+String, categorical and bool class labels are encoded to integer classes.
 """
 
 from __future__ import annotations
@@ -13,7 +17,11 @@ from typing import Any
 
 import numpy as np
 
+from nnhp_magics.core import labels
 from nnhp_magics.errors import NnhpError
+
+#: An array, or a tuple, list or dict of them: what ``model.fit`` takes as x or y.
+Tree = Any
 
 
 def is_dataset(obj: Any) -> bool:
@@ -36,18 +44,76 @@ def as_array(obj: Any, what: str) -> np.ndarray:
     return array
 
 
+def is_structure(obj: Any) -> bool:
+    """Whether ``obj`` is several arrays (a dict, or a tuple or list of array-likes), not one nested list."""
+    if isinstance(obj, dict):
+        return True
+    return isinstance(obj, (tuple, list)) and len(obj) > 0 and all(
+        isinstance(item, (dict, tuple, list)) and is_structure(item) or _array_like(item) for item in obj
+    )
+
+
+def _array_like(obj: Any) -> bool:
+    return isinstance(obj, np.ndarray) or hasattr(obj, "to_numpy") or hasattr(obj, "__array__")
+
+
+def as_tree(obj: Any, what: str) -> Tree:
+    """Arrays for an array-like, or the same structure of arrays for a tuple, list or dict; leaves named ``X[1]``, ``y['aux']``."""
+    if not is_structure(obj):
+        return as_array(obj, what)
+    if isinstance(obj, dict):
+        return {key: as_tree(value, f"{what}[{key!r}]") for key, value in obj.items()}
+    return type(obj)(as_tree(value, f"{what}[{i}]") for i, value in enumerate(obj))
+
+
+def leaves(tree: Tree, name: str) -> list[tuple[str, np.ndarray]]:
+    """Every array (or array-like) of a structure with its name (``X``, ``X[0]``, ``y['main']``), in order."""
+    if not is_structure(tree):
+        return [(name, tree)]
+    items = tree.items() if isinstance(tree, dict) else enumerate(tree)
+    return [leaf for key, value in items for leaf in leaves(value, f"{name}[{key!r}]")]
+
+
+def take(tree: Tree, index: Any) -> Tree:
+    """The rows ``index`` (an index array or a slice) of every array of a structure."""
+    if isinstance(tree, dict):
+        return {key: take(value, index) for key, value in tree.items()}
+    if isinstance(tree, (tuple, list)):
+        return type(tree)(take(value, index) for value in tree)
+    return tree[index]
+
+
+def first_leaf(tree: Tree) -> np.ndarray:
+    """The first array of a structure (the array itself for one array)."""
+    return leaves(tree, "")[0][1]
+
+
+def rows(tree: Tree) -> int:
+    """The number of rows of a structure (its first array's)."""
+    return len(first_leaf(tree))
+
+
+def layout(tree: Tree) -> Any:
+    """A structure's shape: the same nesting with each array's row shape and kind, to compare X with validation X."""
+    if isinstance(tree, dict):
+        return {key: layout(value) for key, value in tree.items()}
+    if isinstance(tree, (tuple, list)):
+        return [layout(value) for value in tree]
+    return tree.shape[1:]
+
+
 @dataclass
 class Arrays:
-    """A pair of aligned arrays."""
+    """Aligned X and y: each an array or a structure of arrays with the same number of rows."""
 
-    x: np.ndarray
-    y: np.ndarray
+    x: Tree
+    y: Tree
 
     def __len__(self) -> int:
-        return len(self.x)
+        return rows(self.x)
 
-    def take(self, index: np.ndarray) -> Arrays:
-        return Arrays(self.x[index], self.y[index])
+    def take(self, index: Any) -> Arrays:
+        return Arrays(take(self.x, index), take(self.y, index))
 
 
 @dataclass
@@ -59,22 +125,47 @@ class Fold:
     scored: Arrays | None = None
 
 
-def check_xy(x: Any, y: Any, what: str = "X, y") -> Arrays:
-    """Arrays with matching lengths, or a clear error."""
-    xs = as_array(x, what.split(",")[0].strip() or "X")
-    ys = as_array(y, what.split(",")[-1].strip() or "y")
-    if len(xs) != len(ys):
-        raise NnhpError(f"{what} have different lengths: {len(xs)} rows of X but {len(ys)} of y.")
-    if len(xs) < 2:
-        raise NnhpError(f"{what} hold {len(xs)} row(s); a search needs data to train and validate on.")
+def check_xy(x: Any, y: Any, what: str = "X, y", classes: np.ndarray | None = None) -> tuple[Arrays, np.ndarray | None]:
+    """Arrays with matching lengths and class labels encoded, with the classes (None for other targets), or a clear error.
+
+    ``classes`` encodes y with the training y's classes (for validation data).
+    """
     x_name, y_part = (part.strip() for part in what.split(","))
     y_name = x_name.removesuffix("X") + y_part  # "validation X, y" -> "validation y"
-    if not (np.issubdtype(xs.dtype, np.number) or xs.dtype == bool):
-        raise NnhpError(f"{x_name} holds {xs.dtype} values, not numbers: encode them as numbers before the search.")
-    check_finite(xs, x_name)
-    if np.issubdtype(ys.dtype, np.number):  # string class labels pass through
-        check_finite(ys, y_name)
-    return Arrays(xs, ys)
+    xs = as_tree(x, x_name)
+    y, classes = _encoded(y, y_name, classes)
+    ys = as_tree(y, y_name)
+    named = leaves(xs, x_name) + leaves(ys, y_name)
+    n_name, n = named[0][0], len(named[0][1])
+    for name, array in named[1:]:
+        if len(array) != n:
+            raise NnhpError(f"{what} have different lengths: {n} rows of {n_name} but {len(array)} of {name}.")
+    if n < 2:
+        raise NnhpError(f"{what} hold {n} row(s); a search needs data to train and validate on.")
+    for name, array in leaves(xs, x_name):
+        if not (np.issubdtype(array.dtype, np.number) or array.dtype == bool):
+            raise NnhpError(f"{name} holds {array.dtype} values, not numbers: encode them as numbers before the search.")
+        check_finite(array, name)
+    for name, array in leaves(ys, y_name):
+        if not (np.issubdtype(array.dtype, np.number) or array.dtype == bool):
+            raise NnhpError(f"{name} holds {array.dtype} values: pass numbers, or class labels as one array per output.")
+        check_finite(array, name)
+    return Arrays(xs, ys), classes
+
+
+def _encoded(y: Any, name: str, classes: np.ndarray | None) -> tuple[Any, np.ndarray | None]:
+    """y with string, categorical or bool labels encoded to integer classes, and those classes (None when y is not encoded)."""
+    if is_structure(y):
+        for leaf_name, leaf in leaves(y, name):
+            if labels.needs_encoding(leaf):
+                raise NnhpError(
+                    f"{leaf_name} holds class labels as strings, categories or bools; with several outputs, "
+                    "encode them as integer classes before the search."
+                )
+        return y, None
+    if classes is None and not labels.needs_encoding(y):
+        return y, None
+    return labels.encode(y, name, classes)
 
 
 def check_finite(array: np.ndarray, name: str) -> None:
@@ -93,20 +184,10 @@ def check_finite(array: np.ndarray, name: str) -> None:
     )
 
 
-def is_classification_target(y: np.ndarray) -> bool:
-    """Whether CV should stratify: integer, boolean or string class labels, or one-hot rows."""
-    from sklearn.utils.multiclass import type_of_target
-
-    kind = type_of_target(y)
-    if kind in ("binary", "multiclass") and not np.issubdtype(y.dtype, np.floating):
-        return True
-    if kind == "multilabel-indicator" and np.allclose(y.sum(axis=1), 1):
-        return True
-    return False
-
-
-def stratify_labels(y: np.ndarray) -> np.ndarray:
-    return y.argmax(axis=1) if y.ndim == 2 and y.shape[1] > 1 else y.ravel()
+def stratify_labels(y: Tree) -> np.ndarray | None:
+    """The class index of each row to stratify folds on (the first output's), or None when it holds no class labels."""
+    first = first_leaf(y)
+    return labels.class_indices(first) if labels.is_labels(first) else None
 
 
 def validation_split(data: Arrays, fraction: float, seed: int | None) -> tuple[Arrays, Arrays]:
@@ -129,14 +210,15 @@ def cv_splits(data: Arrays, k: int, seed: int | None) -> list[tuple[np.ndarray, 
     if k > len(data):
         raise NnhpError(f"--cv {k} asks for more folds than the {len(data)} rows of X.")
     random_state = 0 if seed is None else seed
-    if is_classification_target(data.y):
-        labels = stratify_labels(data.y)
-        _, counts = np.unique(labels, return_counts=True)
+    rows_index = np.arange(len(data))
+    classes = stratify_labels(data.y)
+    if classes is not None:
+        _, counts = np.unique(classes, return_counts=True)
         if counts.min() >= k:
             splitter = StratifiedKFold(n_splits=k, shuffle=True, random_state=random_state)
-            return list(splitter.split(data.x, labels))
+            return list(splitter.split(rows_index, classes))
     splitter = KFold(n_splits=k, shuffle=True, random_state=random_state)
-    return list(splitter.split(data.x))
+    return list(splitter.split(rows_index))
 
 
 @dataclass
@@ -147,6 +229,7 @@ class TrainingData:
     full: Arrays | Any
     valid: Arrays | Any | None
     fingerprint: str
+    classes: np.ndarray | None = None
 
     def __iter__(self) -> Iterator[Fold]:
         return iter(self.folds)
@@ -163,14 +246,11 @@ def prepare(
 ) -> TrainingData:
     """Check the data and lay out the folds: each fold trains on the other parts, early stopping on --valid when given, else on the held-out part."""
     valid_data: Arrays | Any | None = None
-    if valid is not None:
-        if is_dataset(valid):
-            valid_data = valid
-        else:
-            if not isinstance(valid, (tuple, list)) or len(valid) != 2:
-                raise NnhpError("--valid takes two names: the validation X and y.")
-            valid_data = check_xy(valid[0], valid[1], "validation X, y")
+    if valid is not None and not is_dataset(valid):
+        if not isinstance(valid, (tuple, list)) or len(valid) != 2:
+            raise NnhpError("--valid takes two names: the validation X and y.")
     if is_dataset(x):
+        valid_data = valid if is_dataset(valid) or valid is None else check_xy(valid[0], valid[1], "validation X, y")[0]
         if y is not None:
             raise NnhpError("X is a tf.data.Dataset, which carries its own targets: leave Y out.")
         if cv:
@@ -178,30 +258,34 @@ def prepare(
         return TrainingData([Fold(x, valid_data)], x, valid_data, fingerprint=f"dataset:{id(x)}")
     if y is None:
         raise NnhpError("Y is missing: pass the targets after X (only a tf.data.Dataset carries its own).")
-    data = check_xy(x, y)
-    if valid_data is not None and isinstance(valid_data, Arrays):
-        if valid_data.x.shape[1:] != data.x.shape[1:]:
-            raise NnhpError(
-                f"validation X has rows of shape {valid_data.x.shape[1:]} but X has {data.x.shape[1:]}."
-            )
-    fingerprint = fingerprint_arrays(data, valid_data if isinstance(valid_data, Arrays) else None)
+    data, classes = check_xy(x, y)
+    if is_dataset(valid):
+        valid_data = valid
+    elif valid is not None:
+        valid_data = check_xy(valid[0], valid[1], "validation X, y", classes)[0]
+        if layout(valid_data.x) != layout(data.x):
+            raise NnhpError(f"validation X has rows of shape {layout(valid_data.x)} but X has {layout(data.x)}.")
+    fingerprint = fingerprint_arrays(data, valid_data if isinstance(valid_data, Arrays) else None, classes)
     if cv:
         folds = []
         for train_idx, held_idx in cv_splits(data, cv, seed):
             held = data.take(held_idx)
             folds.append(Fold(data.take(train_idx), valid_data if valid_data is not None else held, held))
-        return TrainingData(folds, data, valid_data, fingerprint)
+        return TrainingData(folds, data, valid_data, fingerprint, classes)
     if valid_data is not None:
-        return TrainingData([Fold(data, valid_data, valid_data)], data, valid_data, fingerprint)
+        return TrainingData([Fold(data, valid_data, valid_data)], data, valid_data, fingerprint, classes)
     train, held = validation_split(data, validation_split_fraction, seed)
-    return TrainingData([Fold(train, held, held)], data, held, fingerprint)
+    return TrainingData([Fold(train, held, held)], data, held, fingerprint, classes)
 
 
-def fingerprint_arrays(data: Arrays, valid: Arrays | None = None) -> str:
-    """A short hash of the data's shapes and bytes, to tell one data set from another."""
+def fingerprint_arrays(data: Arrays, valid: Arrays | None = None, classes: np.ndarray | None = None) -> str:
+    """A short hash of the data's shapes and bytes (every array of a structure) and its classes, to tell one data set from another."""
     digest = hashlib.sha1()
-    for array in (data.x, data.y) + ((valid.x, valid.y) if valid is not None else ()):
+    parts = [data.x, data.y] + ([valid.x, valid.y] if valid is not None else [])
+    for array in (leaf for part in parts for _, leaf in leaves(part, "")):
         contiguous = np.ascontiguousarray(array)
         digest.update(str((contiguous.shape, contiguous.dtype.str)).encode())
         digest.update(contiguous.tobytes())
+    if classes is not None:
+        digest.update(repr(classes.tolist()).encode())
     return digest.hexdigest()[:16]

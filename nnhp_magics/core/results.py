@@ -160,6 +160,8 @@ class SearchRecord:
     it. ``leaderboard()``, ``to_csv()`` and ``export()`` read from them. ``space``
     is the SearchSpace it ran with (None when reopened from storage) and
     ``magic_line`` the ``%%hpsearch`` line that started it, when known.
+    ``classes`` lists the class labels y's integer codes stand for when y held
+    strings, categories or bools (None otherwise).
     ``run_round()`` runs a refined spec as more trials of the same search (in the
     kernel that ran it), and ``rounds`` keeps each round's spec. Only the search
     loop, its rounds and the storage fill a record in, through the methods under
@@ -177,8 +179,10 @@ class SearchRecord:
         max_epochs: int = 100,
         spec_text: str = "",
         study_name: str | None = None,
+        classes: list[Any] | None = None,
     ) -> None:
         self.objective = objective
+        self.classes = classes
         self.param_names = list(param_names)
         self.strategy = strategy
         self.budget = budget
@@ -419,6 +423,9 @@ class SearchRecord:
     def export(self, path: str | os.PathLike[str], overwrite: bool = False) -> dict[str, Path]:
         """Save the best model (``.keras``), its parameters (``.params.json``) and the leaderboard (``.leaderboard.csv``).
 
+        With class labels, their classes go to ``.classes.json`` (a JSON list: the
+        label of each class index the model predicts).
+
         The model is the search's own result (the best trial's weights at its best
         epoch, or the CV refit), even if ``best_model`` was trained further since.
         All three are written to hidden temporary files in the target folder first
@@ -426,6 +433,8 @@ class SearchRecord:
         previous files are unchanged, and NnhpError says which step failed.
         """
         paths = export_paths(path)
+        if self.classes is not None:
+            paths["classes"] = paths["params"].with_name(paths["params"].name.replace(".params.json", ".classes.json"))
         check_export_paths(paths, overwrite)
         best = self.best_trial
         model = self.best_model
@@ -444,6 +453,9 @@ class SearchRecord:
             temps["params"].write_text(params)
             step = "writing the leaderboard"
             temps["leaderboard"].write_text(self.to_csv())
+            if "classes" in temps:
+                step = "writing the classes"
+                temps["classes"].write_text(json.dumps(self.classes, default=_jsonable))
             step = "moving the files into place"
             for key, target in paths.items():
                 os.replace(temps[key], target)
@@ -453,6 +465,8 @@ class SearchRecord:
                 temp.unlink(missing_ok=True)
             write_text_atomically(paths["params"], params)
             write_text_atomically(paths["leaderboard"], self.to_csv())
+            if "classes" in paths:
+                write_text_atomically(paths["classes"], json.dumps(self.classes, default=_jsonable))
             raise
         except Exception as exc:
             for temp in temps.values():

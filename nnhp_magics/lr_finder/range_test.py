@@ -289,7 +289,7 @@ def training_batches(x: Any, y: Any, batch_size: int | None) -> Iterator[tuple[A
     """Endless mini-batches: batches of shuffled arrays (seed 0; ``batch_size`` rows, 32 when None), or a batched tf.data.Dataset repeated."""
     import numpy as np
 
-    from nnhp_magics.core.data import as_array, is_dataset
+    from nnhp_magics.core.data import check_xy, is_dataset
 
     if is_dataset(x):
         if y is not None:
@@ -302,13 +302,9 @@ def training_batches(x: Any, y: Any, batch_size: int | None) -> Iterator[tuple[A
         return _dataset_batches(x)
     if y is None:
         raise NnhpError("Y is missing: %lrfind takes BUILD X Y (or a batched tf.data.Dataset as X).")
-    xs, ys = as_array(x, "X"), as_array(y, "Y")
-    if len(xs) != len(ys):
-        raise NnhpError(f"X and Y have different lengths: {len(xs)} rows of X but {len(ys)} of Y.")
-    if not len(xs):
-        raise NnhpError("X and Y hold no rows.")
+    data, _ = check_xy(x, y, "X, Y")
     size = DEFAULT_BATCH_SIZE if batch_size is None else int(batch_size)
-    return _array_batches(xs, ys, min(size, len(xs)), np.random.default_rng(0))
+    return _array_batches(data, min(size, len(data)), np.random.default_rng(0))
 
 
 def _peek(batches: Iterator[tuple[Any, ...]]) -> tuple[tuple[Any, ...], Iterator[tuple[Any, ...]]]:
@@ -319,14 +315,14 @@ def _peek(batches: Iterator[tuple[Any, ...]]) -> tuple[tuple[Any, ...], Iterator
     return first, itertools.chain([first], batches)
 
 
-def _array_batches(x: Any, y: Any, size: int, rng: Any) -> Iterator[tuple[Any, ...]]:
-    """Cycle through shuffled passes of equal-size batches (a short last batch is left out)."""
-    per_pass = len(x) // size
+def _array_batches(data: Any, size: int, rng: Any) -> Iterator[tuple[Any, ...]]:
+    """Cycle through shuffled passes of equal-size batches of ``data`` (Arrays; a short last batch is left out)."""
+    per_pass = len(data) // size
     while True:
-        order = rng.permutation(len(x))
+        order = rng.permutation(len(data))
         for i in range(per_pass):
-            index = order[i * size : (i + 1) * size]
-            yield x[index], y[index]
+            batch = data.take(order[i * size : (i + 1) * size])
+            yield batch.x, batch.y
 
 
 def _dataset_batches(dataset: Any) -> Iterator[tuple[Any, ...]]:

@@ -44,6 +44,36 @@ def user_errors_as_usage(func: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+_OPEN, _CLOSE = "([{", ")]}"
+
+
+def split_words(line: str) -> list[str]:
+    """Split a magic line on spaces outside brackets and quotes, so ``(X_wide, X_deep)`` and ``X[y > 0]`` stay whole."""
+    words: list[str] = []
+    current: list[str] = []
+    depth, quote = 0, None
+    for char in line:
+        if quote:
+            quote = None if char == quote else quote
+        elif char in "'\"":
+            quote = char
+        elif char in _OPEN:
+            depth += 1
+        elif char in _CLOSE:
+            depth = max(0, depth - 1)
+        elif char.isspace() and depth == 0:
+            if current:
+                words.append("".join(current))
+                current = []
+            continue
+        current.append(char)
+    if quote or depth:
+        raise NnhpError(f"unbalanced {'quote' if quote else 'bracket'} in {line.strip()!r}.")
+    if current:
+        words.append("".join(current))
+    return words
+
+
 def magic_line(line: str) -> str:
     """The ``%%hpsearch`` line a follow-up cell starts with: this search's options, the space left to the cell."""
     return without_options("%%hpsearch " + line.strip(), ("--space",))
@@ -103,7 +133,7 @@ class NnhpMagics(Magics):
 
         The line form ``%hpsearch BUILD X Y --space NAME`` takes the space from a dict.
         """
-        args = parse_argstring(self.hpsearch, line)
+        args = self.hpsearch.parser.parse_args(split_words(line))
         ns = user_namespace(self)
         build = evaluate(args.build, ns, "BUILD")
         if len(args.data) > 2:

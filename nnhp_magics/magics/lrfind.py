@@ -16,38 +16,10 @@ from IPython.core.magic_arguments import argument, magic_arguments
 
 from nnhp_magics import api
 from nnhp_magics.errors import NnhpError
-from nnhp_magics.magics.hpsearch import evaluate, user_errors_as_usage, user_namespace
+from nnhp_magics.magics.hpsearch import evaluate, split_words, user_errors_as_usage, user_namespace
 
 _PARAM = re.compile(r"^([A-Za-z_]\w*)=(?!=)(.*)$", re.DOTALL)
-_OPEN, _CLOSE = "([{", ")]}"
 _OPTIONS = ("start", "end", "steps", "batch_size", "diverge", "smoothing", "quiet")
-
-
-def split_words(line: str) -> list[str]:
-    """Split on spaces outside brackets and quotes, so ``sizes=(64, 32)`` and ``X[y > 0]`` stay whole."""
-    words: list[str] = []
-    current: list[str] = []
-    depth, quote = 0, None
-    for char in line:
-        if quote:
-            quote = None if char == quote else quote
-        elif char in "'\"":
-            quote = char
-        elif char in _OPEN:
-            depth += 1
-        elif char in _CLOSE:
-            depth = max(0, depth - 1)
-        elif char.isspace() and depth == 0:
-            if current:
-                words.append("".join(current))
-                current = []
-            continue
-        current.append(char)
-    if quote or depth:
-        raise NnhpError(f"%lrfind: unbalanced {'quote' if quote else 'bracket'} in {line.strip()!r}.")
-    if current:
-        words.append("".join(current))
-    return words
 
 
 def split_params(words: list[str]) -> tuple[list[str], dict[str, str]]:

@@ -111,6 +111,7 @@ class SearchPlan:
             max_epochs=self.config.epochs,
             spec_text=self.spec_text,
             study_name=self.study_name,
+            classes=None if self.data.classes is None else self.data.classes.tolist(),
         )
         search.connect(refit=self.best_model, save=backend.save_and_verify)
         search.space = self.space
@@ -250,6 +251,7 @@ def _open_study(plan: SearchPlan, storage: str, study: str | None, keep_models: 
         "objective": goal.name, "direction": goal.direction, "param_names": plan.space.tunable_names,
         "strategy": plan.strategy.name, "budget": plan.trials, "cv": plan.cv, "max_epochs": plan.config.epochs,
         "spec": plan.spec_text, "space": space_to_data(plan.space), "build": build_name, "keep_models": keep_models,
+        "classes": None if plan.data.classes is None else plan.data.classes.tolist(),
     }
     plan.study, plan.lease = store.open_study(
         location, name, store.fingerprint(plan.space, goal, plan.cv, plan.data.fingerprint),

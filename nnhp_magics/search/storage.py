@@ -625,6 +625,7 @@ def load_search(storage: str, study: str | None, result_type: type[R]) -> R:
         max_epochs=meta["max_epochs"],
         spec_text=meta["spec"],
         study_name=name,
+        classes=meta.get("classes"),
     )
     if "space" in meta:
         search.rounds[0]["space"] = meta["space"]

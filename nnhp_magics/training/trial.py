@@ -244,7 +244,7 @@ def logged_names(build: Callable[..., Any], params: dict[str, Any], fold: Fold) 
         if is_dataset(fold.train):
             results = model.evaluate(fold.train.take(1), verbose=0, return_dict=True)
         else:
-            results = model.evaluate(fold.train.x[:2], fold.train.y[:2], batch_size=2, verbose=0, return_dict=True)
+            results = model.evaluate(*_as_fit_data(fold.train.take(slice(0, 2))), batch_size=2, verbose=0, return_dict=True)
     except NnhpError:
         raise
     except Exception:

@@ -38,7 +38,7 @@ class FoldRun:
     def begin_epoch(self) -> np.ndarray:
         """Start the coming epoch (``on_epoch_begin``) and return its batch order."""
         self.callbacks.on_epoch_begin(self.epoch)
-        return epoch_order(int(self.feed.x.shape[0]), self.seed, self.epoch, self.shuffle)
+        return epoch_order(self.feed.rows, self.seed, self.epoch, self.shuffle)
 
     def end_epoch(self, logs: dict[str, float]) -> None:
         """Record one epoch's logs and run the epoch-end callbacks; sets ``done`` when training should stop."""

@@ -38,12 +38,21 @@ def tf() -> Any:
 
 @dataclass(frozen=True)
 class Feed:
-    """One model's data for an epoch as tensors: training rows, and the monitored rows when there are any."""
+    """One model's data for an epoch as tensors: training rows, and the monitored rows when there are any.
+
+    Each of x, y, vx, vy is a tensor or, for several inputs or outputs, the same
+    structure of tensors (tuple, list or dict) the arrays came in.
+    """
 
     x: Any
     y: Any
     vx: Any = None
     vy: Any = None
+
+    @property
+    def rows(self) -> int:
+        """The number of training rows."""
+        return int(_first(self.x).shape[0])
 
 
 _TENSORS: dict[int, tuple[weakref.ref[np.ndarray], Any]] = {}
@@ -65,6 +74,11 @@ def as_tensor(array: np.ndarray) -> Any:
     return tensor
 
 
+def as_tensors(tree: Any) -> Any:
+    """Tensors for an array or a structure of arrays, in the same structure."""
+    return tf().nest.map_structure(as_tensor, tree)
+
+
 def forget_tensors() -> None:
     """Drop the converted data tensors (between batches of trials)."""
     _TENSORS.clear()
@@ -73,8 +87,8 @@ def forget_tensors() -> None:
 def feed_for(train: Any, monitor: Any) -> Feed:
     """The Feed of one fold: ``train`` and ``monitor`` are Arrays (monitor may be None)."""
     if monitor is None:
-        return Feed(as_tensor(train.x), as_tensor(train.y))
-    return Feed(as_tensor(train.x), as_tensor(train.y), as_tensor(monitor.x), as_tensor(monitor.y))
+        return Feed(as_tensors(train.x), as_tensors(train.y))
+    return Feed(as_tensors(train.x), as_tensors(train.y), as_tensors(monitor.x), as_tensors(monitor.y))
 
 
 def epoch_order(rows: int, seed: int | None, epoch: int, shuffle: bool = True) -> np.ndarray:
@@ -87,8 +101,10 @@ def epoch_order(rows: int, seed: int | None, epoch: int, shuffle: bool = True) -
 
 def prepare_model(model: Any, feed: Feed, batch_size: int) -> None:
     """Build the model, its compiled loss/metrics and its optimizer state before any tracing (as ``fit`` does)."""
-    x = feed.x[:batch_size].numpy()
-    y = feed.y[:batch_size].numpy()
+    def head(tensor: Any) -> np.ndarray:
+        return tensor[:batch_size].numpy()
+
+    x, y = tf().nest.map_structure(head, (feed.x, feed.y))
     model._symbolic_build(data_batch=(x, y))
     if model.optimizer is not None and not model.optimizer.built:
         model.optimizer.build(model.trainable_variables)
@@ -272,6 +288,7 @@ def _any_rows(args: Any) -> Any:
 
 
 def _rows_of(x: Any, static: bool) -> Any:
+    x = _first(x)
     if static:
         if x.shape[0] is None:
             raise ValueError("XLA needs data with a known number of rows")
@@ -282,13 +299,23 @@ def _rows_of(x: Any, static: bool) -> Any:
 def _shuffled_rows(feed: Feed, order: Any, start: Any, size: Any) -> tuple[Any, Any]:
     t = tf()
     index = t.slice(order, t.reshape(start, [1]), t.reshape(size, [1]))
-    return t.gather(feed.x, index), t.gather(feed.y, index)
+    return _gather((feed.x, feed.y), index)
 
 
 def _rows(feed: Feed, start: Any, size: Any) -> tuple[Any, Any]:
+    index = start + tf().range(size)
+    return _gather((feed.vx, feed.vy), index)
+
+
+def _gather(tree: Any, index: Any) -> Any:
+    """The rows ``index`` of every tensor of a structure."""
     t = tf()
-    index = start + t.range(size)
-    return t.gather(feed.vx, index), t.gather(feed.vy, index)
+    return t.nest.map_structure(lambda tensor: t.gather(tensor, index), tree)
+
+
+def _first(tree: Any) -> Any:
+    """The first tensor of a structure (the tensor itself for one tensor)."""
+    return tf().nest.flatten(tree)[0]
 
 
 def _floats(logs: dict[str, Any]) -> dict[str, float]:

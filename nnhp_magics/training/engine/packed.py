@@ -29,7 +29,7 @@ from nnhp_magics.training.engine.graph import (
     EpochProgram,
     Feed,
     adopt,
-    as_tensor,
+    as_tensors,
     feed_for,
     forget_tensors,
     prepare_model,
@@ -347,10 +347,10 @@ class Scheduler:
 
 def _evaluator(program: EpochProgram, slot: int) -> Callable[[Any, Any], dict[str, float]]:
     """Evaluate a pack member on held-out arrays, as ``model.evaluate`` does."""
-    return lambda x, y: program.evaluate(slot, as_tensor(x), as_tensor(y))
+    return lambda x, y: program.evaluate(slot, as_tensors(x), as_tensors(y))
 
 
 def _identity(feed: Feed | None) -> np.ndarray:
     """The identity batch order for a feed (an empty slot's placeholder)."""
     assert feed is not None
-    return np.arange(int(feed.x.shape[0]), dtype=np.int32)
+    return np.arange(feed.rows, dtype=np.int32)

@@ -1,9 +1,10 @@
 """Whether the graph engine can train a trial faithfully, and if not, why (the reason names the fallback).
 
-The engine calls the model's own ``train_step``/``test_step`` on one X array and
-one y array, with the search's callbacks at epoch ends. Anything outside that —
-a custom training step, several inputs or outputs, a ``tf.data`` pipeline,
-per-batch callbacks, sample or class weights — runs through ``fit`` instead.
+The engine calls the model's own ``train_step``/``test_step`` on X and y (arrays,
+or structures of arrays for several inputs or outputs), with the search's
+callbacks at epoch ends. Anything outside that — a custom training step, a
+``tf.data`` pipeline, per-batch callbacks, sample or class weights — runs through
+``fit`` instead.
 """
 
 from __future__ import annotations
@@ -43,21 +44,7 @@ def model_reason(model: Any) -> str | None:
         return "the model is compiled with run_eagerly=True"
     if getattr(model, "_distribute_strategy", None) is not None:
         return "the model was built under a tf.distribute strategy"
-    for side in ("inputs", "outputs"):
-        tensors = _functional_tensors(model, side)
-        if tensors is not None and len(tensors) != 1:
-            return f"the model has {len(tensors)} {side}"
     if model.optimizer is None:
         return "the model has no optimizer"
     return None
 
-
-def _functional_tensors(model: Any, side: str) -> list[Any] | None:
-    """A functional model's inputs or outputs; None for a subclassed model that has none."""
-    try:
-        tensors = getattr(model, side)
-    except (AttributeError, ValueError):
-        return None
-    if tensors is None:
-        return None
-    return list(tensors) if isinstance(tensors, (list, tuple)) else [tensors]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from nnhp_magics.training.engine.fold import FoldRun
-from nnhp_magics.training.engine.graph import EpochProgram, Feed, adopt, as_tensor, prepare_model, structure
+from nnhp_magics.training.engine.graph import EpochProgram, Feed, adopt, as_tensors, prepare_model, structure
 
 
 class GraphSession:
@@ -37,7 +37,7 @@ class GraphSession:
     def evaluate(self, x: Any, y: Any) -> dict[str, float]:
         """Evaluate the last trained model on (x, y), as ``model.evaluate(x, y)`` does."""
         assert self.program is not None
-        return self.program.evaluate(0, as_tensor(x), as_tensor(y))
+        return self.program.evaluate(0, as_tensors(x), as_tensors(y))
 
     def _adopt(self, model: Any, feed: Feed, batch_size: int) -> Any:
         prepare_model(model, feed, batch_size)
