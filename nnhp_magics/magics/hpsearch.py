@@ -109,6 +109,8 @@ class NnhpMagics(Magics):
     @argument("--engine", default="auto", help="auto (graph engine where faithful, else fit), graph or fit")
     @argument("--pack", type=int, default=None, help="trials trained side by side in one graph (default 1)")
     @argument("--jit", action="store_true", help="compile each epoch with XLA (pays off on long runs)")
+    @argument("--tensorboard", default=None, metavar="DIR",
+              help="log each trial's curves to DIR/trial-N and the HParams table (needs tensorboard)")
     @argument("--quiet", action="store_true", help="no widget: one text line per trial")
     @line_cell_magic
     @user_errors_as_usage
@@ -149,7 +151,7 @@ class NnhpMagics(Magics):
             objective=args.objective, seed=args.seed, timeout=args.timeout, export=unquoted(args.export),
             overwrite=args.overwrite, storage=unquoted(args.storage), study=unquoted(args.study), keep_models=args.keep_models, workers=args.workers, dask=dask,
             background=args.background, fit_kwargs=fit_kwargs, baseline=args.baseline, warmup=args.warmup,
-            engine=args.engine, pack=args.pack, jit=args.jit,
+            engine=args.engine, pack=args.pack, jit=args.jit, tensorboard=unquoted(args.tensorboard),
             namespace=ns, listeners=choose.search_views(self.shell, args.quiet), on_created=hold,
         )
         return search
