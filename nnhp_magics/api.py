@@ -132,6 +132,7 @@ def hpsearch(
     engine: str = "auto",
     pack: int | None = None,
     jit: bool = False,
+    tensorboard: str | None = None,
     quiet: bool = True,
     namespace: dict[str, Any] | None = None,
     listeners: Iterable[Listener] = (),
@@ -153,7 +154,7 @@ def hpsearch(
         sampler=sampler, trials=trials, epochs=epochs, patience=patience, batch_size=batch_size, objective=objective,
         seed=seed, timeout=timeout, export=export, overwrite=overwrite, storage=storage, study=study,
         workers=workers, dask=dask, keep_models=keep_models, fit_kwargs=fit_kwargs, baseline=baseline,
-        warmup=warmup, engine=engine, pack=pack, jit=jit, namespace=namespace,
+        warmup=warmup, engine=engine, pack=pack, jit=jit, tensorboard=tensorboard, namespace=namespace,
     )
     search = plan.new_search(Search)
     if on_created is not None:

@@ -47,6 +47,7 @@ class Trial:
     seconds: float = 0.0
     error: str | None = None
     engine: str = "fit"
+    engine_reason: str | None = None
     round: int = 1
 
     @property
@@ -379,7 +380,7 @@ class SearchRecord:
         cols = ["trial", "state", "score"]
         if self.cv:
             cols.append("score_std")
-        cols += self.param_names + ["epochs", "best_epoch", "seconds", "round", "engine", "error"]
+        cols += self.param_names + ["epochs", "best_epoch", "seconds", "round", "engine", "engine_reason", "error"]
         return cols
 
     def leaderboard_rows(self) -> list[dict[str, Any]]:
@@ -403,6 +404,7 @@ class SearchRecord:
                 seconds=round(t.seconds, 2),
                 round=t.round,
                 engine=t.engine,
+                engine_reason=t.engine_reason,
                 error=t.error,
             )
             rows.append(row)

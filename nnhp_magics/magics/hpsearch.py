@@ -159,7 +159,8 @@ class NnhpMagics(Magics):
 
         options = {option.name: getattr(args, option.name) for option in SEARCH_OPTIONS}
         options.update(
-            export=unquoted(args.export), storage=unquoted(args.storage), study=unquoted(args.study), dask=dask
+            export=unquoted(args.export), storage=unquoted(args.storage), study=unquoted(args.study),
+            tensorboard=unquoted(args.tensorboard), dask=dask,
         )
         search = api.hpsearch(
             build, x, y, space, valid=valid, fit_kwargs=fit_kwargs, **options,

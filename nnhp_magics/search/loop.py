@@ -48,9 +48,11 @@ from nnhp_magics.core.space import SearchSpace, optuna_value
 from nnhp_magics.core.stored_space import space_to_data
 from nnhp_magics.errors import AllTrialsFailed, NnhpError
 from nnhp_magics.search import storage as store
+from nnhp_magics.search.hparams import HParamsLog, check_tensorboard
 from nnhp_magics.search.options import check_values
 from nnhp_magics.search.strategies import Strategy, make_strategy
 from nnhp_magics.training import backend
+from nnhp_magics.training.callbacks import check_callbacks
 from nnhp_magics.training.executors import Executor, InProcessExecutor, check_shippable, make_executor
 from nnhp_magics.training.trial import PRUNE, STOP, FitConfig, TrialInterrupted, TrialTask, logged_names, refit
 
@@ -160,6 +162,7 @@ def plan_search(
     engine: str = "auto",
     pack: int | None = None,
     jit: bool = False,
+    tensorboard: str | None = None,
     namespace: dict[str, Any],
 ) -> SearchPlan:
     """Check every input, prepare the data, strategy and fit settings, open the storage and the cluster: no training yet."""
@@ -178,6 +181,8 @@ def plan_search(
             f"--fit-kwargs may not set {', '.join(sorted(reserved))}: the search controls them "
             "(use --epochs, --valid or --validation-split)."
         )
+    callbacks = check_callbacks((fit_kwargs or {}).get("callbacks"))
+    log_dir = check_tensorboard(tensorboard) if tensorboard is not None else None
     parsed, spec_text = parse_space(space, namespace)
     check_names(parsed.names, build, space=parsed)
     goal = parse_objective(objective)
@@ -198,8 +203,10 @@ def plan_search(
     config = FitConfig(
         objective=goal, epochs=epochs, patience=patience, batch_size=batch_size,
         fit_kwargs=dict(fit_kwargs or {}), seed=seed, warmup_epochs=warmup,
-        engine=engine, pack=_check_engine(engine, pack), jit=jit,
+        engine=engine, pack=_check_engine(engine, pack), jit=jit, tensorboard=log_dir,
     )
+    if callbacks:
+        config.fit_kwargs["callbacks"] = callbacks
     if workers > 1 or dask is not None:
         check_shippable(data)
     plan = SearchPlan(
@@ -358,6 +365,7 @@ def _run(plan: SearchPlan, search: SearchRecord, bus: EventBus) -> SearchRecord:
         search.rounds = store.stored_rounds(study) or search.rounds
     search.started_at = time.time()
     bus.emit(SearchStarted(search))
+    hparams = _hparams_log(plan)
     reason: str | None = None
     pending = _Pending(baseline=plan.baseline and not search.trials, queue=bool(plan.strategy.queue))
     if not pending.baseline:
@@ -368,11 +376,11 @@ def _run(plan: SearchPlan, search: SearchRecord, bus: EventBus) -> SearchRecord:
             stream = _ask_trials(plan, study, control, search, bus, pending)
             tasks = stream if executor.refills else list(islice(stream, executor.concurrency))
             for outcome in executor.run(tasks, plan.build, plan.data, plan.config, control):
-                _record(outcome.record, study, control, search, bus)
+                _record(outcome.record, study, control, search, bus, hparams)
                 if outcome.model is not None:
                     plan.models.offer(search, outcome.record, outcome.model)
     except TrialInterrupted as interrupted:
-        _record(interrupted.record, study, control, search, bus)
+        _record(interrupted.record, study, control, search, bus, hparams)
         reason = "interrupted"
     except KeyboardInterrupt:
         reason = "interrupted"
@@ -452,11 +460,25 @@ def _baseline_params(plan: SearchPlan) -> dict[str, Any]:
     return params
 
 
-def _record(record: Trial, study: optuna.Study, control: _Control, search: SearchRecord, bus: EventBus) -> None:
+def _record(
+    record: Trial, study: optuna.Study, control: _Control, search: SearchRecord, bus: EventBus,
+    hparams: HParamsLog | None = None,
+) -> None:
     record.round = control.round
     snapshot = search.record_trial(record)
     _tell(study, control, record)
+    if hparams is not None:
+        hparams.trial(record)
     bus.emit(TrialFinished(snapshot))
+
+
+def _hparams_log(plan: SearchPlan) -> HParamsLog | None:
+    """With --tensorboard, the search's HParams log, its experiment written; else None."""
+    if plan.config.tensorboard is None:
+        return None
+    log = HParamsLog(plan.config.tensorboard, plan.space.tunable_names, plan.config.objective)
+    log.start()
+    return log
 
 
 def _tell(study: optuna.Study, control: _Control, record: Trial) -> None:

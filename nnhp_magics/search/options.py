@@ -85,6 +85,8 @@ SEARCH_OPTIONS: tuple[Option, ...] = (
     Option("pack", None, "trials trained side by side in one graph (default 1)", "1", int, _at_least(1),
            "at least 1 (1 = one trial at a time)"),
     Option("jit", False, "compile each epoch with XLA (pays off on long runs)", "off", None),
+    Option("tensorboard", None, "log each trial's curves to DIR/trial-N and the HParams table (needs tensorboard)",
+           "—", metavar="DIR"),
 )
 
 OPTIONS_BY_NAME = {option.name: option for option in SEARCH_OPTIONS}

@@ -25,7 +25,9 @@ from nnhp_magics.core.results import COMPLETE, FAILED, INTERRUPTED, PRUNED, Obje
 from nnhp_magics.core.routing import Routed, route
 from nnhp_magics.errors import NnhpError
 from nnhp_magics.training import backend
+from nnhp_magics.training.callbacks import fold_copies, log_dir
 from nnhp_magics.training.engine import DEFAULT_PACK
+from nnhp_magics.training.preprocessing import adapt_preprocessing
 
 CONTINUE, PRUNE, STOP = None, "prune", "stop"
 
@@ -44,6 +46,7 @@ class FitConfig:
     engine: str = "auto"
     pack: int = DEFAULT_PACK
     jit: bool = False
+    tensorboard: str | None = None
 
 
 @dataclass
@@ -109,7 +112,7 @@ def run_trial(
     model = None
     with trial_failures(record, started):
         for fold_index, fold in enumerate(folds):
-            model = build_fold_model(build, routed, config, task.number, fold_index)
+            model = build_fold_model(build, routed, config, task.number, fold_index, fold)
             result = fit_fold(model, fold, routed, config, control, task.number, fold_index, len(folds), session)
             model = result.model
             if account_fold(record, result, fold, config, len(folds)):
@@ -121,16 +124,20 @@ def run_trial(
     return TrialOutcome(record, model if keep else None)
 
 
-def build_fold_model(build: Callable[..., Any], routed: Routed, config: FitConfig, number: int, fold_index: int) -> Any:
-    """Seed (with --seed) and build the model of one fold of one trial."""
+def build_fold_model(
+    build: Callable[..., Any], routed: Routed, config: FitConfig, number: int, fold_index: int, fold: Fold
+) -> Any:
+    """Seed (with --seed) and build the model of one fold of one trial, its preprocessing adapted on the fold."""
     if config.seed is not None:
         backend.set_seed(trial_seed(config.seed, number, fold_index))
-    return build_model(build, routed)
+    model = build_model(build, routed)
+    adapt_preprocessing(model, fold.train)
+    return model
 
 
 def account_fold(record: Trial, result: FoldResult, fold: Fold, config: FitConfig, folds: int) -> bool:
     """Add one fold's outcome to the trial's record; True when the trial ends with this fold."""
-    record.engine = result.engine
+    record.engine, record.engine_reason = result.engine, result.reason
     record.fold_histories.append(result.history)
     record.epochs += len(next(iter(result.history.values()), []))
     if result.failure is not None:
@@ -263,11 +270,12 @@ FIT_STEPS_PER_EXECUTION = 64
 
 @dataclass
 class FoldResult:
-    """One fold's training: the trained model, its history, which engine ran it and how it ended."""
+    """One fold's training: the trained model, its history, which engine ran it (and why fit) and how it ended."""
 
     model: Any
     history: dict[str, list[float]]
     engine: str = "fit"
+    reason: str | None = None
     best_index: int = 0
     failure: str | None = None
     stopped_by: str | None = None
@@ -299,9 +307,14 @@ def engine_reason(model: Any, fold: Fold, routed: Routed, config: FitConfig) -> 
 
 
 def fold_callbacks(
-    config: FitConfig, control: TrialControl, number: int, fold_index: int, folds: int, graph: bool
+    config: FitConfig, control: TrialControl, number: int, fold_index: int, folds: int, graph: bool,
+    warmup: float = 0,
 ) -> tuple[list[Any], Any]:
-    """One fold's callbacks (early stopping, NaN termination for fit, the search's reporter) and the reporter."""
+    """One fold's callbacks and the search's reporter among them.
+
+    In order: early stopping, NaN termination (fit), the reporter, the warm-up
+    (fit), the --tensorboard logger, then fresh copies of the user's callbacks.
+    """
     keras = backend.keras()
     objective = config.objective
     reporter = _callbacks().EpochReporter(control, objective, number, fold_index, folds)
@@ -316,6 +329,14 @@ def fold_callbacks(
                 restore_best_weights=True,
             ),
         )
+    if warmup and not graph:
+        callbacks.append(warm_up(warmup))
+    if config.tensorboard is not None:
+        callbacks.append(keras.callbacks.TensorBoard(
+            log_dir(config.tensorboard, number, fold_index, folds), update_freq="epoch", profile_batch=0,
+            write_graph=False,
+        ))
+    callbacks += fold_copies(list(config.fit_kwargs.get("callbacks") or []), number, fold_index, folds)
     return callbacks, reporter
 
 
@@ -347,13 +368,18 @@ def fit_fold(
 ) -> FoldResult:
     """Fit one fold with the graph engine when it can run the model faithfully, else with fit, and judge it."""
     reason = engine_reason(model, fold, routed, config)
-    callbacks, reporter = fold_callbacks(config, control, number, fold_index, folds, graph=reason is None)
+    callbacks, reporter = fold_callbacks(
+        config, control, number, fold_index, folds, graph=reason is None,
+        warmup=routed.warmup_epochs or config.warmup_epochs,
+    )
     try:
         return _train_fold(model, fold, routed, config, callbacks, reporter, reason, number, fold_index, session)
     except NnhpError:
         raise
     except Exception as exc:  # the user's model failed mid-training: keep the epochs it trained
-        return FoldResult(model, reporter.history, "graph" if reason is None else "fit", failure=describe_exception(exc))
+        return FoldResult(
+            model, reporter.history, "graph" if reason is None else "fit", reason, failure=describe_exception(exc)
+        )
 
 
 def _train_fold(
@@ -373,7 +399,7 @@ def _train_fold(
         result = FoldResult(model, history, "graph", evaluate=session.evaluate)
     else:
         history = _keras_fit(model, fold, routed, config, callbacks, faster=config.engine == "auto")
-        result = FoldResult(model, history, "fit")
+        result = FoldResult(model, history, "fit", reason)
     return judge_fold(result, reporter, config)
 
 
@@ -382,11 +408,8 @@ def _keras_fit(
 ) -> dict[str, list[float]]:
     """Train with ``model.fit`` (steps_per_execution raised when ``faster`` and nothing acts per batch)."""
     warmup = routed.warmup_epochs or config.warmup_epochs
-    if warmup:
-        callbacks.append(warm_up(warmup))
     user_kwargs = dict(config.fit_kwargs)
-    user_callbacks = list(user_kwargs.pop("callbacks", []) or [])
-    callbacks += user_callbacks
+    user_callbacks = user_kwargs.pop("callbacks", None)
     batch_size = int(routed.fit.get("batch_size", user_kwargs.pop("batch_size", config.batch_size)))
     if faster and not warmup and not user_callbacks and getattr(model, "train_function", None) is None:
         model.steps_per_execution = max(int(model.steps_per_execution), FIT_STEPS_PER_EXECUTION)
@@ -560,6 +583,7 @@ def refit(
         backend.set_seed(trial_seed(config.seed, -1))
     model = build_model(build, routed)
     fold = Fold(data.full, data.valid, None)
+    adapt_preprocessing(model, fold.train)
     refit_config = replace(config, epochs=max(1, epochs), patience=config.patience if data.valid is not None else 0)
     if data.valid is None:
         refit_config.objective = Objective("loss", "minimize")

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from nnhp_magics.training import backend
+from nnhp_magics.training.preprocessing import preprocessing_layers
 
 EVALUATE_BATCH_SIZE = 32  # Keras' evaluate() default, used to score held-out folds
 
@@ -323,8 +324,14 @@ def _floats(logs: dict[str, Any]) -> dict[str, float]:
 
 
 def structure(model: Any) -> tuple[Any, ...]:
-    """What must match for one traced program to train another model: layer types and every state shape."""
-    layers = tuple(type(layer).__name__ for layer in model._flatten_layers())
+    """What must match for one traced program to train another model: layer types and every state shape.
+
+    A model with preprocessing layers matches only itself: their state (a mean, a
+    vocabulary) is traced into the program as constants, not loaded by ``adopt``.
+    """
+    layers: tuple[Any, ...] = tuple(type(layer).__name__ for layer in model._flatten_layers())
+    if preprocessing_layers(model):
+        layers += (id(model),)
     optimizer = model.optimizer
     shapes = tuple((tuple(v.shape), str(v.dtype)) for v in list(model.variables) + list(optimizer.variables))
     return layers, type(optimizer).__name__, shapes

@@ -263,7 +263,8 @@ class Scheduler:
             self.waiting.append(job)
 
     def _fold_model(self, job: Job) -> Any:
-        return build_fold_model(self.build, job.routed, self.config, job.task.number, job.fold_index)
+        fold = self.data.folds[job.fold_index]
+        return build_fold_model(self.build, job.routed, self.config, job.task.number, job.fold_index, fold)
 
     def _prepare(self, job: Job, model: Any) -> None:
         """Build the fold's model state (optimizer included) on the fold's data."""
@@ -280,7 +281,7 @@ class Scheduler:
         job.run = FoldRun(
             model, job.feed, callbacks, fold_epochs(job.routed, self.config),
             order_seed(self.config, job.task.number, job.fold_index),
-            shuffle=bool(self.config.fit_kwargs.get("shuffle", True)),
+            shuffle=bool(self.config.fit_kwargs.get("shuffle", True)), batch_size=job.batch_size,
         )
 
     def _next_fold(self, pack: Pack, k: int, job: Job) -> None:

@@ -1,9 +1,9 @@
 """Whether the graph engine can train a trial faithfully, and if not, why (the reason names the fallback).
 
 The engine calls the model's own ``train_step``/``test_step`` on X and y (arrays,
-or structures of arrays for several inputs or outputs), with the search's
-callbacks at epoch ends. Anything outside that — a custom training step, a
-``tf.data`` pipeline, per-batch callbacks, sample or class weights — runs through
+or structures of arrays for several inputs or outputs), with the search's and the
+user's callbacks at epoch ends. Anything outside that — a custom training step, a
+``tf.data`` pipeline, a callback acting per batch, sample or class weights — runs through
 ``fit`` instead.
 """
 
@@ -13,13 +13,14 @@ from typing import Any
 
 from nnhp_magics.core.data import Arrays, Fold
 from nnhp_magics.training import backend
+from nnhp_magics.training.callbacks import callbacks_reason
 
 #: ``fit`` arguments the engine honours itself; any other --fit-kwargs entry means fit.
-ENGINE_FIT_KWARGS = frozenset({"verbose", "batch_size", "shuffle"})
+ENGINE_FIT_KWARGS = frozenset({"verbose", "batch_size", "shuffle", "callbacks"})
 
 
 def setup_reason(fold: Fold, fit_kwargs: dict[str, Any], warmup: float) -> str | None:
-    """Why no model of this search can use the graph engine (data, fit arguments, warm-up), or None."""
+    """Why no model of this search can use the graph engine (data, fit arguments, callbacks, warm-up), or None."""
     if backend.keras().backend.backend() != "tensorflow":
         return "the graph engine needs Keras' TensorFlow backend"
     if not isinstance(fold.train, Arrays) or not (fold.monitor is None or isinstance(fold.monitor, Arrays)):
@@ -27,6 +28,9 @@ def setup_reason(fold: Fold, fit_kwargs: dict[str, Any], warmup: float) -> str |
     others = sorted(set(fit_kwargs) - ENGINE_FIT_KWARGS)
     if others:
         return f"--fit-kwargs sets {', '.join(others)}"
+    reason = callbacks_reason(list(fit_kwargs.get("callbacks") or []))
+    if reason is not None:
+        return reason
     if warmup:
         return "the learning-rate warm-up acts per batch"
     return None

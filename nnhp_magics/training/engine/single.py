@@ -28,7 +28,7 @@ class GraphSession:
         """Train ``model`` on ``feed`` epoch by epoch; returns the trained model (maybe the traced twin) and history."""
         model = self._adopt(model, feed, batch_size)
         assert self.program is not None
-        run = FoldRun(model, feed, callbacks, epochs, seed, shuffle)
+        run = FoldRun(model, feed, callbacks, epochs, seed, shuffle, batch_size)
         while not run.done:
             order = run.begin_epoch()
             run.end_epoch(self.program.run([feed], [order], [True])[0])
