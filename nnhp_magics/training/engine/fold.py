@@ -31,7 +31,7 @@ class FoldRun:
     ) -> None:
         self.model, self.feed, self.epochs = model, feed, int(epochs)
         self.seed, self.shuffle = seed, shuffle
-        rows = int(feed.x.shape[0])
+        rows = feed.rows
         steps = -(-rows // batch_size) if batch_size else None
         keras = backend.keras()
         self.recorder = keras.callbacks.History()
