@@ -192,19 +192,19 @@ def test_hyperband_and_bayes_run_with_trials_in_flight(data, client):
 
 
 def test_a_hyperband_round_after_a_random_one_waits_for_remote_pruning_decisions(data, client, monkeypatch):
-    import nnhp_magics.search.loop as search_module
+    import nnhp_magics.search.rounds as rounds_module
 
     x, y = data
     search = hpsearch(textbook_build, x, y, "learning_rate = loguniform(1e-3, 3e-2)", **small(trials=2, epochs=9))
     first_executor = search._follow_up.plan.executor
-    started = search_module.start_search
+    started = rounds_module.start_search
     pruning = []
 
     def recording(plan, *args, **kwargs):
         pruning.append(plan.executor.pruning)
         return started(plan, *args, **kwargs)
 
-    monkeypatch.setattr(search_module, "start_search", recording)
+    monkeypatch.setattr(rounds_module, "start_search", recording)
     search.run_round("learning_rate = choice(1e-7, 1e-6, 2e-2, 3e-2)", strategy="hyperband", trials=6)
     assert pruning == [True] and first_executor.pruning is False
     second = [t for t in search.trials if t.round == 2]
