@@ -15,6 +15,7 @@ from typing import Any
 from nnhp_magics.core.events import Event, RangeTestEnded, RangeTestFailed, RangeTestStep
 from nnhp_magics.lr_finder.range_test import LRFindResult, failure_summary
 from nnhp_magics.views.plots import figure_png_base64
+from nnhp_magics.views.throttle import Throttle
 
 LIVE_INTERVAL = 0.5
 LIVE_SHARE = 0.1
@@ -71,9 +72,8 @@ class LiveView:
         self, handle: Any, interval: float = LIVE_INTERVAL, clock: Callable[[], float] = time.perf_counter
     ) -> None:
         self.handle = handle
-        self.interval = interval
         self.clock = clock
-        self.next_at = clock() + interval
+        self.throttle = Throttle(interval, LIVE_SHARE, clock, first_now=False)
         self.updates = 0
 
     @classmethod
@@ -93,12 +93,11 @@ class LiveView:
             self.fail(event.result, event.reason)
 
     def tick(self, result: LRFindResult) -> None:
-        """Redraw once the wait since the last drawing is over."""
-        began = self.clock()
-        if began >= self.next_at:
+        """Redraw once the throttle allows it."""
+        if self.throttle.wait() == 0:
+            began = self.clock()
             self.draw(result)
-            finished = self.clock()
-            self.next_at = finished + max(self.interval, (finished - began) / LIVE_SHARE)
+            self.throttle.drew(began)
 
     def draw(self, result: LRFindResult) -> None:
         """Show the curve so far as a PNG."""
