@@ -133,6 +133,8 @@ def hpsearch(
     pack: int | None = None,
     jit: bool = False,
     tensorboard: str | None = None,
+    factor: int = 3,
+    iterations: int = 1,
     quiet: bool = True,
     namespace: dict[str, Any] | None = None,
     listeners: Iterable[Listener] = (),
@@ -154,7 +156,8 @@ def hpsearch(
         sampler=sampler, trials=trials, epochs=epochs, patience=patience, batch_size=batch_size, objective=objective,
         seed=seed, timeout=timeout, export=export, overwrite=overwrite, storage=storage, study=study,
         workers=workers, dask=dask, keep_models=keep_models, fit_kwargs=fit_kwargs, baseline=baseline,
-        warmup=warmup, engine=engine, pack=pack, jit=jit, tensorboard=tensorboard, namespace=namespace,
+        warmup=warmup, engine=engine, pack=pack, jit=jit, tensorboard=tensorboard, factor=factor,
+        iterations=iterations, namespace=namespace,
     )
     search = plan.new_search(Search)
     if on_created is not None:

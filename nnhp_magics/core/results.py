@@ -160,7 +160,8 @@ class SearchRecord:
     order: the search thread stores copies, so a reader's list never changes under
     it. ``leaderboard()``, ``to_csv()`` and ``export()`` read from them. ``space``
     is the SearchSpace it ran with (None when reopened from storage) and
-    ``magic_line`` the ``%%hpsearch`` line that started it, when known.
+    ``magic_line`` the ``%%hpsearch`` line that started it, when known, and
+    ``plan_text`` hyperband's plan (brackets, configurations, epochs), else None.
     ``classes`` lists the class labels y's integer codes stand for when y held
     strings, categories or bools (None otherwise).
     ``run_round()`` runs a refined spec as more trials of the same search (in the
@@ -196,6 +197,7 @@ class SearchRecord:
         self._trials: tuple[Trial, ...] = ()
         self.space: SearchSpace | None = None
         self.magic_line: str | None = None
+        self.plan_text: str | None = None
         self.stop_reason: str | None = None
         self.started_at: float | None = None
         self._lock = threading.RLock()

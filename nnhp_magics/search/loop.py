@@ -117,6 +117,7 @@ class SearchPlan:
         )
         search.connect(refit=self.best_model, save=backend.save_and_verify)
         search.space = self.space
+        search.plan_text = None if self.strategy.plan is None else self.strategy.plan.describe()
         search.rounds[0]["space"] = space_to_data(self.space)
         return search
 
@@ -163,12 +164,14 @@ def plan_search(
     pack: int | None = None,
     jit: bool = False,
     tensorboard: str | None = None,
+    factor: int = 3,
+    iterations: int = 1,
     namespace: dict[str, Any],
 ) -> SearchPlan:
     """Check every input, prepare the data, strategy and fit settings, open the storage and the cluster: no training yet."""
     check_values(
         dict(cv=cv, trials=trials, epochs=epochs, patience=patience, batch_size=batch_size, timeout=timeout,
-             keep_models=keep_models, workers=workers, warmup=warmup, pack=pack)
+             keep_models=keep_models, workers=workers, warmup=warmup, pack=pack, factor=factor, iterations=iterations)
     )
     _check_where(storage, study, workers, dask)
     if not callable(build):
@@ -186,11 +189,15 @@ def plan_search(
     parsed, spec_text = parse_space(space, namespace)
     check_names(parsed.names, build, space=parsed)
     goal = parse_objective(objective)
-    chosen = make_strategy(strategy, parsed, seed=seed, max_epochs=epochs, sampler=sampler)
+    chosen = make_strategy(
+        strategy, parsed, seed=seed, max_epochs=epochs, sampler=sampler, factor=factor, iterations=iterations
+    )
     if chosen.size is not None:
         if trials is not None and trials > chosen.size:
             raise NnhpError(f"--trials {trials} exceeds the grid's {chosen.size} combinations; leave --trials out to run them all.")
         budget = trials or chosen.size + (1 if baseline else 0)
+    elif chosen.plan is not None:
+        budget = trials if trials is not None else chosen.plan.configurations
     else:
         budget = trials if trials is not None else 10
     if export is not None:

@@ -70,8 +70,9 @@ class FollowUp:
         check_names(space.names, self.plan.build, space=space)
         name = strategy or search.rounds[-1]["strategy"]
         sampler = self.plan.sampler if name == "bayes" else "tpe"  # --sampler gp is bayes' model only
+        first_plan = self.plan.strategy.plan
         chosen = make_strategy(name, space, seed=self.plan.config.seed, max_epochs=self.plan.config.epochs,
-                               sampler=sampler)
+                               sampler=sampler, factor=first_plan.factor if first_plan else 3)
         if chosen.size is not None and trials is not None and trials > chosen.size:
             raise NnhpError(f"trials={trials} exceeds the grid's {chosen.size} combinations.")
         count = trials or chosen.size or DEFAULT_ROUND_TRIALS

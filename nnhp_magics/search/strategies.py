@@ -7,6 +7,7 @@ epoch, and (for ``grid``) the list of parameter sets to enqueue in order.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,15 +42,69 @@ class TrialSeededRandomSampler(optuna.samplers.RandomSampler):
         self._rng.rng.seed((int(self._base_seed or 0) * 1_000_003 + number) % (2**32))
 
 
+@dataclass(frozen=True)
+class HyperbandPlan:
+    """Keras Tuner's Hyperband plan for ``max_epochs`` and ``factor``: per bracket, its configurations and first rung.
+
+    ``brackets`` holds ``(configurations, epochs)`` pairs, most configurations first;
+    ``iterations`` runs the whole plan that many times.
+    """
+
+    max_epochs: int
+    factor: int
+    iterations: int
+    brackets: tuple[tuple[int, int], ...]
+
+    @property
+    def configurations(self) -> int:
+        """Trials the whole plan runs: every bracket's configurations, ``iterations`` times."""
+        return self.iterations * sum(size for size, _ in self.brackets)
+
+    def describe(self) -> str:
+        """One line for the views: brackets, configurations and the epochs each bracket starts with."""
+        parts = ", ".join(f"{size} configurations from {epochs} epochs" for size, epochs in self.brackets)
+        times = f" x {self.iterations} iterations" if self.iterations > 1 else ""
+        return (
+            f"hyperband plan: {len(self.brackets)} brackets{times}, {self.configurations} configurations "
+            f"up to {self.max_epochs} epochs ({parts})"
+        )
+
+
+def hyperband_plan(max_epochs: int, factor: int = 3, iterations: int = 1) -> HyperbandPlan:
+    """The brackets Keras Tuner's Hyperband oracle plans for ``max_epochs`` (min_epochs 1) and ``factor``.
+
+    As its oracle computes them: a bracket per division of ``max_epochs`` by
+    ``factor`` that stays at least 1 epoch; bracket ``b`` starts
+    ``ceil(ceil(1 + log_factor(max_epochs)) / (b + 1) * factor**b)`` configurations
+    (for 100 epochs and factor 3: 5 brackets, 172 configurations; for 27: 4 and 49).
+    """
+    count, epochs = 0, float(max_epochs)
+    while epochs >= 1:
+        epochs /= factor
+        count += 1
+    last_size = math.ceil(1 + math.log(max_epochs, factor))
+    brackets = []
+    for bracket in reversed(range(count)):
+        size = math.ceil(last_size / (bracket + 1) * factor**bracket)
+        first_rung = max(1, math.ceil(max_epochs / factor**bracket))
+        brackets.append((size, first_rung))
+    return HyperbandPlan(max_epochs, factor, iterations, tuple(brackets))
+
+
 @dataclass
 class Strategy:
-    """What drives the search: a sampler, a pruner, and parameter sets to run first."""
+    """What drives the search: a sampler, a pruner, and parameter sets to run first.
+
+    ``size`` is the grid's size (default and maximum number of trials); ``plan`` is
+    hyperband's, whose configurations are the default number of trials.
+    """
 
     name: str
     sampler: optuna.samplers.BaseSampler
     pruner: optuna.pruners.BasePruner
     queue: list[dict[str, Any]] = field(default_factory=list)
-    size: int | None = None  # the grid's size: default and maximum number of trials
+    size: int | None = None
+    plan: HyperbandPlan | None = None
 
     @property
     def prunes(self) -> bool:
@@ -57,7 +112,14 @@ class Strategy:
 
 
 def make_strategy(
-    name: str, space: SearchSpace, *, seed: int | None, max_epochs: int, sampler: str = "tpe"
+    name: str,
+    space: SearchSpace,
+    *,
+    seed: int | None,
+    max_epochs: int,
+    sampler: str = "tpe",
+    factor: int = 3,
+    iterations: int = 1,
 ) -> Strategy:
     """The sampler and pruner for a strategy name, after checking the space suits it."""
     if name not in STRATEGIES:
@@ -84,7 +146,8 @@ def make_strategy(
         return Strategy(
             name,
             TrialSeededRandomSampler(seed),
-            optuna.pruners.HyperbandPruner(min_resource=1, max_resource=max(max_epochs, 1), reduction_factor=3),
+            optuna.pruners.HyperbandPruner(min_resource=1, max_resource=max(max_epochs, 1), reduction_factor=factor),
+            plan=hyperband_plan(max(max_epochs, 1), factor, iterations),
         )
     if name == "bayes":
         return Strategy(name, _bayes_sampler(sampler, space, seed), optuna.pruners.NopPruner())

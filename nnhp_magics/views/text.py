@@ -42,6 +42,8 @@ class TextProgress:
             s = event.search
             cv = f", {s.cv}-fold CV" if s.cv else ""
             self._print(f"{s.strategy} search: {s.budget} trials, objective {s.objective.describe()}{cv}")
+            if s.plan_text:
+                self._print(s.plan_text)
         elif isinstance(event, TrialFinished):
             self._print(self.trial_line(event.record))
         elif isinstance(event, SearchEnded):

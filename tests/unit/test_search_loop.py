@@ -106,3 +106,20 @@ def test_readers_hold_snapshots_the_running_search_never_changes():
     first = seen[0]
     assert [t.state for t in first] == ["running"], "the list taken when trial 0 started still shows it running"
     assert [t.state for t in search.trials] == [COMPLETE] * 3
+
+
+@pytest.mark.parametrize(("epochs", "brackets", "configurations"), [(100, 5, 172), (27, 4, 49)])
+def test_hyperband_plans_as_keras_tuner_and_runs_its_plan_without_trials(epochs, brackets, configurations):
+    from nnhp_magics.search.strategies import hyperband_plan
+
+    plan_for = hyperband_plan(epochs, factor=3)
+    assert (len(plan_for.brackets), plan_for.configurations) == (brackets, configurations)
+    assert hyperband_plan(epochs, factor=3, iterations=2).configurations == 2 * configurations
+    search_plan = plan("units = int(4, 8)\nlearning_rate = 0.01", strategy="hyperband", trials=None, epochs=epochs)
+    assert search_plan.trials == configurations
+    search = search_plan.new_search(Search)
+    assert f"{brackets} brackets, {configurations} configurations up to {epochs} epochs" in search.plan_text
+
+
+def test_hyperband_with_trials_keeps_their_meaning():
+    assert plan("units = int(4, 8)", strategy="hyperband", trials=7, epochs=27).trials == 7
