@@ -527,8 +527,10 @@ class SearchRecord:
         best = self.best_trial_or_none
         if best is None:
             return f"{len(self.trials)} trials ({states}); no complete trial."
+        score = best.score
+        assert score is not None  # best_trial_or_none picks only trials with a score
         return (
-            f"{len(self.trials)} trials ({states}); best {self.objective.name} = {format_number(best.score)} "
+            f"{len(self.trials)} trials ({states}); best {self.objective.name} = {format_number(score)} "
             f"(trial {best.number}) with {format_params(best.params)}"
         )
 

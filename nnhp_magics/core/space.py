@@ -336,10 +336,12 @@ def _grid_from(
         yield from _grid_from(params, i + 1, chosen, {**scope, p.name: None})
         return
     options: list[Any]
-    if isinstance(p.dist, Fixed):
-        options = [p.dist.value]
+    dist = p.dist
+    assert not isinstance(dist, ScipyPpf)  # grid() refuses continuous parameters before it gets here
+    if isinstance(dist, Fixed):
+        options = [dist.value]
     else:
-        options = p.dist.values()
+        options = dist.values()
     for value in options:
         yield from _grid_from(params, i + 1, {**chosen, p.name: value}, {**scope, p.name: value})
 

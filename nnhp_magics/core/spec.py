@@ -178,13 +178,15 @@ class _Piece:
     src: str
     base: int
 
-    def col(self, node: ast.AST) -> int:
+    def col(self, node: ast.expr | ast.keyword) -> int:
         """The code column of an AST node (ast counts UTF-8 bytes, columns count characters)."""
         return self.base + _char_col(self.src, node.col_offset)
 
-    def span(self, node: ast.AST) -> tuple[int, int]:
+    def span(self, node: ast.expr | ast.keyword) -> tuple[int, int]:
         """The code columns a node covers."""
-        return self.col(node), self.base + _char_col(self.src, node.end_col_offset)
+        end = node.end_col_offset
+        assert end is not None  # ast.parse sets the end of every node it makes
+        return self.col(node), self.base + _char_col(self.src, end)
 
 
 class _LineParser:
@@ -275,7 +277,7 @@ class _LineParser:
                 hint="keep one definition per parameter",
             )
 
-    def _parse_piece(self, piece: _Piece, what: str) -> ast.AST:
+    def _parse_piece(self, piece: _Piece, what: str) -> ast.expr:
         """Parse a piece of code as one Python expression, mapping syntax errors to the line."""
         stripped = piece.src.lstrip()
         self.piece = _Piece(stripped.rstrip(), piece.base + len(piece.src) - len(stripped))
@@ -303,7 +305,7 @@ class _LineParser:
             hint="write it more simply, or compute it in a notebook variable and write {name}",
         )
 
-    def _form(self, node: ast.AST) -> Distribution:
+    def _form(self, node: ast.expr) -> Distribution:
         """The distribution a right-hand side describes."""
         if isinstance(node, ast.Call):
             return self._call(node)
@@ -443,9 +445,9 @@ class _LineParser:
         self._keywords(node, ())
         return Fixed(self._value(value_node))
 
-    def _positional(self, node: ast.Call, count: int) -> list[ast.AST]:
+    def _positional(self, node: ast.Call, count: int) -> list[ast.expr]:
         """Exactly ``count`` positional arguments, or an error with the form's usage."""
-        name = node.func.id
+        name = _form_name(node)
         if len(node.args) == count:
             return list(node.args)
         hint = _USAGE[name]
@@ -456,11 +458,12 @@ class _LineParser:
         message = f"{name} takes {count} positional argument{plural}, got {len(node.args)}"
         raise self.error(message, target, hint=hint)
 
-    def _keywords(self, node: ast.Call, allowed: tuple[str, ...]) -> dict[str, ast.AST]:
+    def _keywords(self, node: ast.Call, allowed: tuple[str, ...]) -> dict[str, ast.expr]:
         """The keyword arguments by name, rejecting unknown or repeated ones."""
-        name = node.func.id
-        found: dict[str, ast.AST] = {}
+        name = _form_name(node)
+        found: dict[str, ast.expr] = {}
         for kw in node.keywords:
+            assert kw.arg is not None  # _call refuses **arguments before any form reads its keywords
             if kw.arg not in allowed:
                 close = difflib.get_close_matches(kw.arg, allowed, n=1)
                 if close:
@@ -476,7 +479,7 @@ class _LineParser:
         return found
 
     def _check_order(
-        self, lo: float, hi: float, lo_node: ast.AST, log: bool, kws: dict[str, ast.AST]
+        self, lo: float, hi: float, lo_node: ast.expr, log: bool, kws: dict[str, ast.expr]
     ) -> None:
         """Bounds must ascend; log needs a positive lo and no step."""
         if not lo < hi:
@@ -489,7 +492,7 @@ class _LineParser:
             message = f"a log scale cannot start at {lo!r}"
             raise self.error(message, lo_node, hint="log needs lo > 0")
 
-    def _int_bound(self, node: ast.AST) -> int:
+    def _int_bound(self, node: ast.expr) -> int:
         """A whole-number bound within ±2**53 (an integral float is accepted)."""
         value = self._value(node)
         if isinstance(value, float) and value.is_integer():
@@ -502,7 +505,7 @@ class _LineParser:
             raise self.error(f"{_shown(value)} is {problem}", node, hint=_INT_HINT)
         return value
 
-    def _float_bound(self, node: ast.AST) -> float:
+    def _float_bound(self, node: ast.expr) -> float:
         """A finite real-number bound."""
         value = self._value(node)
         if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -515,7 +518,7 @@ class _LineParser:
             raise self.error(f"expected a finite number, got {value!r}", node, hint="bounds cannot be inf or nan")
         return value
 
-    def _flag(self, node: ast.AST | None) -> bool:
+    def _flag(self, node: ast.expr | None) -> bool:
         """A True/False keyword value (absent means False)."""
         if node is None:
             return False
@@ -524,7 +527,7 @@ class _LineParser:
             raise self.error(f"expected True or False, got {_shown(value)}", node)
         return value
 
-    def _choice(self, elts: list[ast.AST], node: ast.AST, list_form: bool) -> Distribution:
+    def _choice(self, elts: list[ast.expr], node: ast.expr, list_form: bool) -> Distribution:
         """A categorical over literal values, which must be two or more and distinct."""
         if not elts:
             raise self.error("an empty choice", node, hint="list two or more values")
@@ -543,7 +546,7 @@ class _LineParser:
             )
         return Categorical(tuple(values))
 
-    def _value(self, node: ast.AST) -> Any:
+    def _value(self, node: ast.expr) -> Any:
         """The literal a node spells: a constant, signed number, tuple, list, dict or ``{expr}``."""
         if isinstance(node, ast.Constant):
             return node.value
@@ -556,8 +559,10 @@ class _LineParser:
             return tuple(self._value(e) for e in node.elts)
         if isinstance(node, ast.List):
             return [self._value(e) for e in node.elts]
-        if isinstance(node, ast.Dict) and None not in node.keys:
-            return {self._value(k): self._value(v) for k, v in zip(node.keys, node.values)}
+        if isinstance(node, ast.Dict):
+            keys = [k for k in node.keys if k is not None]  # a None key is a **mapping: not a literal
+            if len(keys) == len(node.keys):
+                return {self._value(k): self._value(v) for k, v in zip(keys, node.values)}
         if isinstance(node, ast.Name):
             match = _PLACEHOLDER_RE.match(node.id)
             if match:
@@ -597,7 +602,9 @@ class _LineParser:
 
     def _from_expression(self, node: ast.Name) -> Distribution:
         """The distribution a whole-line ``{expr}`` value stands for."""
-        index = int(_PLACEHOLDER_RE.match(node.id).group(1))
+        match = _PLACEHOLDER_RE.match(node.id)
+        assert match is not None  # _form sends only placeholder names here
+        index = int(match.group(1))
         value = self._expression(index)
         shown = "{" + self.line.exprs[index][1] + "}"
         try:
@@ -615,7 +622,7 @@ class _LineParser:
         self._tested(tree, self._operand(tree))
         return self.piece.src, tree
 
-    def _operand(self, node: ast.AST) -> frozenset[str]:
+    def _operand(self, node: ast.expr) -> frozenset[str]:
         """The kinds of value (see ``_kind``) a node of a condition can have, checking it on the way."""
         if isinstance(node, ast.Constant):
             return frozenset({_kind(node.value)})
@@ -648,12 +655,16 @@ class _LineParser:
             word = _OP_WORDS.get(type(node.op), type(node.op).__name__)
             raise self.error(f"a condition cannot use `{word}`", node, hint=_CONDITION_HINT)
         operand = node.operand
-        number = isinstance(operand, ast.Constant) and _kind(operand.value) == "number"
-        if not number or isinstance(operand.value, bool):
+        number = (
+            isinstance(operand, ast.Constant)
+            and _kind(operand.value) == "number"
+            and not isinstance(operand.value, bool)
+        )
+        if not number:
             raise self.error("a sign in a condition applies to a number only", node, hint=_CONDITION_HINT)
         return frozenset({"number"})
 
-    def _tested(self, node: ast.AST, kinds: frozenset[str]) -> frozenset[str]:
+    def _tested(self, node: ast.expr, kinds: frozenset[str]) -> frozenset[str]:
         """Kinds of a value whose truth or equality is taken: refused unless plain."""
         if not kinds <= _PLAIN_KINDS:
             raise self.error(
@@ -678,7 +689,7 @@ class _LineParser:
                     self._ordering(op, left, left_kinds, right, right_kinds)
             left, left_kinds = right, right_kinds
 
-    def _identity(self, op: ast.cmpop, left: ast.AST, right: ast.AST) -> None:
+    def _identity(self, op: ast.cmpop, left: ast.expr, right: ast.expr) -> None:
         """``is`` compares with None, True or False only: other values need ``==``."""
         for side in (left, right):
             singleton = isinstance(side, ast.Constant) and any(
@@ -692,7 +703,7 @@ class _LineParser:
                 )
 
     def _membership(
-        self, op: ast.cmpop, left: ast.AST, left_kinds: frozenset[str], right: ast.AST
+        self, op: ast.cmpop, left: ast.expr, left_kinds: frozenset[str], right: ast.expr
     ) -> None:
         """``x in (a, b)`` over a literal tuple or list, or a string in a string literal."""
         word = _OP_WORDS[type(op)]
@@ -715,9 +726,9 @@ class _LineParser:
     def _ordering(
         self,
         op: ast.cmpop,
-        left: ast.AST,
+        left: ast.expr,
         left_kinds: frozenset[str],
-        right: ast.AST,
+        right: ast.expr,
         right_kinds: frozenset[str],
     ) -> None:
         """``<``, ``<=``, ``>``, ``>=`` order numbers with numbers or strings with strings.
@@ -735,9 +746,11 @@ class _LineParser:
         pair = f"{self._source(left)} {word} {self._source(right)}"
         odd = left if left_kinds - {"none"} != both else right
         hint = "order numbers with numbers and strings with strings"
-        if isinstance(odd, ast.Name) and isinstance(self.earlier[odd.id].dist, Categorical):
-            values = ", ".join(_shown(c) for c in self.earlier[odd.id].dist.choices[:5])
-            hint = f"`{odd.id}` is one of {values}: compare it with == or in"
+        if isinstance(odd, ast.Name):
+            dist = self.earlier[odd.id].dist
+            if isinstance(dist, Categorical):
+                values = ", ".join(_shown(c) for c in dist.choices[:5])
+                hint = f"`{odd.id}` is one of {values}: compare it with == or in"
         message = (
             f"`{_clip(pair)}` compares {_kinds_text(left_kinds - {'none'})} "
             f"with {_kinds_text(right_kinds - {'none'})}"
@@ -779,11 +792,11 @@ class _LineParser:
             )
         raise self.error(f"`{name}` is not an earlier parameter", node, hint=hint)
 
-    def _source(self, node: ast.AST) -> str:
+    def _source(self, node: ast.expr | ast.keyword) -> str:
         """The original text of a node of the current piece, braces restored."""
         return self.line.original(*self.piece.span(node))
 
-    def error(self, message: str, node: ast.AST, hint: str | None = None) -> SpecError:
+    def error(self, message: str, node: ast.expr | ast.keyword, hint: str | None = None) -> SpecError:
         """A SpecError with its caret under ``node`` of the current piece."""
         return self.line.error(message, self.piece.col(node), hint)
 
@@ -1131,6 +1144,12 @@ def _clip(text: str, limit: int = 80) -> str:
 def _divides(step: float, lo: float, hi: float) -> bool:
     """Whether ``step`` divides ``hi - lo`` exactly in decimal, as Optuna checks it."""
     return (Decimal(str(hi)) - Decimal(str(lo))) % Decimal(str(step)) == 0
+
+
+def _form_name(node: ast.Call) -> str:
+    """The name of the form a call spells, which ``_LineParser._call`` has checked is a bare name."""
+    assert isinstance(node.func, ast.Name)
+    return node.func.id
 
 
 def _char_col(src: str, byte_col: int) -> int:

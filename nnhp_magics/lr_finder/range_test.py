@@ -121,7 +121,9 @@ class LRFindResult:
             found = f"no suggestion ({self.problem})" if self.problem else "no suggestion"
         else:
             steepest = f"steepest {rate_literal(self.steepest)}, " if self.steepest is not None else ""
-            found = f"suggestion {rate_literal(self.suggestion)} ({steepest}loss minimum at {rate_literal(self.minimum)})"
+            minimum = self.minimum
+            assert minimum is not None  # suggest() gives a suggestion only with the minimum it divides
+            found = f"suggestion {rate_literal(self.suggestion)} ({steepest}loss minimum at {rate_literal(minimum)})"
         return f"lrfind: {found}; {self._ending()}"
 
     def _ending(self) -> str:

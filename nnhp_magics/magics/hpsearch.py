@@ -10,7 +10,7 @@ from __future__ import annotations
 import difflib
 import functools
 from collections.abc import Callable
-from typing import Any
+from typing import Any, overload
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class
@@ -79,6 +79,10 @@ def magic_line(line: str) -> str:
     return without_options("%%hpsearch " + line.strip(), ("--space",))
 
 
+@overload
+def unquoted(text: str) -> str: ...
+@overload
+def unquoted(text: None) -> None: ...
 def unquoted(text: str | None) -> str | None:
     """A path or name without the quotes that kept its spaces together: ``"my model.keras"`` is ``my model.keras``."""
     if text is not None and len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":

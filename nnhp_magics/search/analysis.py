@@ -16,7 +16,7 @@ import math
 import re
 from collections.abc import Iterable
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeGuard
 
 import optuna
 from optuna.distributions import BaseDistribution, CategoricalDistribution, FloatDistribution, IntDistribution
@@ -45,6 +45,12 @@ _SHOWN_TRIALS = 20
 def complete_trials(trials: Iterable[Trial]) -> list[Trial]:
     """The trials that ended ``complete`` with a finite score."""
     return [t for t in trials if t.state == COMPLETE and t.score is not None and math.isfinite(t.score)]
+
+
+def _score(trial: Trial) -> float:
+    """The score of a trial from ``complete_trials``, which keeps only trials with one."""
+    assert trial.score is not None
+    return trial.score
 
 
 def choose_trials(
@@ -145,7 +151,7 @@ def _header(
     else:
         total = len(complete_trials(trials))
         source = f"# refined around the top {_percent(top)} of {total} complete trials: {len(chosen)} trial{plural} ({numbers})"
-    scores = [t.score for t in chosen]
+    scores = [_score(t) for t in chosen]
     spread = f"{min(scores):.6g}" if len(set(scores)) == 1 else f"{min(scores):.6g} to {max(scores):.6g}"
     return [
         source,
@@ -312,7 +318,7 @@ def _key(value: Any) -> Any:
     return ("repr", repr(value))
 
 
-def _is_number(value: Any) -> bool:
+def _is_number(value: Any) -> TypeGuard[float]:
     """A finite real number that is not a bool."""
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
@@ -531,7 +537,7 @@ def parallel_coordinates_data(search: SearchRecord) -> ParallelCoordinates:
     space = search_space(search)
     complete = complete_trials(search.trials)
     axes = [_axis(p, complete) for p in space if p.tunable]
-    scores = [t.score for t in complete]
+    scores = [_score(t) for t in complete]
     objective = search.objective
     return ParallelCoordinates(objective.name, objective.minimize, [t.number for t in complete], scores, axes)
 

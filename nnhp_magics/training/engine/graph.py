@@ -254,14 +254,22 @@ def _batch_loop(
         start = i * batch_size
         for k in range(len(tensors)):
             more = i < steps[k] if active is not None else None
-            _guarded(active, k, more, lambda k=k: step(k, start, size_at(k, start)))
+
+            def batch(k: int = k) -> Any:
+                return step(k, start, size_at(k, start))
+
+            _guarded(active, k, more, batch)
         return i + 1
 
     t.while_loop(lambda i: i < bound, body, [t.constant(0)])
     if static:
         for k, n in enumerate(rows):
             if n % batch_size:
-                _guarded(active, k, None, lambda k=k, n=n: step(k, full[k] * batch_size, n % batch_size))
+
+                def last_batch(k: int = k, n: int = n) -> Any:
+                    return step(k, full[k] * batch_size, n % batch_size)
+
+                _guarded(active, k, None, last_batch)
 
 
 def _guarded(active: Any, k: int, more: Any, run: Callable[[], Any]) -> None:

@@ -173,7 +173,8 @@ class Scheduler:
         if self.pack is not None and members == survivors:
             return
         program = EpochProgram([j.model for j in members], members[0].batch_size, self.config.jit)
-        self.pack = Pack(program, list(members), [j.feed for j in members], [_identity(j.feed) for j in members])
+        feeds = [_feed_of(j) for j in members]
+        self.pack = Pack(program, list(members), feeds, [_identity(f) for f in feeds])
 
     def _members(self, survivors: list[Job]) -> list[Job]:
         """Who trains in the next pack: survivors first, then waiting trials of the same batch size (solo alone)."""
@@ -278,8 +279,9 @@ class Scheduler:
         callbacks, job.reporter = fold_callbacks(
             self.config, self.control, job.task.number, job.fold_index, len(self.data.folds), graph=True
         )
+        feed = _feed_of(job)
         job.run = FoldRun(
-            model, job.feed, callbacks, fold_epochs(job.routed, self.config),
+            model, feed, callbacks, fold_epochs(job.routed, self.config),
             order_seed(self.config, job.task.number, job.fold_index),
             shuffle=bool(self.config.fit_kwargs.get("shuffle", True)), batch_size=job.batch_size,
         )
@@ -349,6 +351,12 @@ class Scheduler:
 def _evaluator(program: EpochProgram, slot: int) -> Callable[[Any, Any], dict[str, float]]:
     """Evaluate a pack member on held-out arrays, as ``model.evaluate`` does."""
     return lambda x, y: program.evaluate(slot, as_tensors(x), as_tensors(y))
+
+
+def _feed_of(job: Job) -> Feed:
+    """The feed of a job's current fold, which ``_prepare`` sets before the job trains or packs."""
+    assert job.feed is not None
+    return job.feed
 
 
 def _identity(feed: Feed | None) -> np.ndarray:
