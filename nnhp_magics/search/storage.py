@@ -117,7 +117,20 @@ def open_storage(location: Location, *, writing: bool = True) -> BaseStorage:
     except NnhpError:
         raise
     except Exception as exc:
+        if location.path is not None and _is_damage(location, exc):
+            raise _damaged(location.shown, location.path, _first_line(exc)) from None
         raise NnhpError(f"--storage {location.shown} cannot be opened: {_first_line(exc)}") from None
+
+
+def _is_damage(location: Location, exc: Exception) -> bool:
+    """Whether opening failed on the file's contents (a journal that does not replay, a malformed database), not on access."""
+    from sqlalchemy.exc import DatabaseError, OperationalError
+
+    if location.kind == "journal":
+        return isinstance(exc, (LookupError, ValueError, TypeError))
+    return isinstance(exc, (DatabaseError, sqlite3.DatabaseError)) and not isinstance(
+        exc, (OperationalError, sqlite3.OperationalError)
+    )
 
 
 def _first_line(exc: BaseException) -> str:
@@ -154,6 +167,14 @@ def _writable(path: Path) -> bool:
     return os.access(path, os.W_OK) and bool(stat.S_IMODE(path.stat().st_mode) & 0o222)
 
 
+def _damaged(url: str, path: Path, detail: str) -> NnhpError:
+    """The one message for a storage file that cannot be read back: which file, and what to do."""
+    return NnhpError(
+        f"--storage {url}: {path} is damaged ({detail}), so it cannot be read back. Restore it from a copy, "
+        "or pass another --storage to start afresh. Nothing was changed."
+    )
+
+
 def _check_journal(path: Path, url: str) -> None:
     """Every line of a journal file must be one complete JSON record of Optuna's."""
     with open(path, "rb") as f:
@@ -170,29 +191,69 @@ def _check_journal(path: Path, url: str) -> None:
             if not isinstance(entry, dict) or "op_code" not in entry:
                 raise NnhpError(
                     f"--storage {url}: {path} is not an Optuna journal (line {number} is not a journal record); "
-                    "it may be corrupt. Nothing was changed."
+                    "it is damaged, or another kind of file. Restore it from a copy, or pass another --storage. "
+                    "Nothing was changed."
                 )
 
 
 def _check_sqlite(path: Path, url: str) -> None:
-    """An existing non-empty file must be an SQLite database holding Optuna's tables."""
+    """An existing non-empty file must be an intact SQLite database holding Optuna's tables.
+
+    Read through a read-only connection, with ``PRAGMA quick_check`` over every
+    page, before Optuna (which writes as it opens) touches the file.
+    """
     if path.stat().st_size == 0:
         return
     try:
         connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
         try:
             tables = {row[0] for row in connection.execute("select name from sqlite_master where type='table'")}
+            problems = [row[0] for row in connection.execute("pragma quick_check(3)")]
         finally:
             connection.close()
     except sqlite3.DatabaseError as exc:
-        raise NnhpError(
-            f"--storage {url}: {path} is not an SQLite database ({exc}); it may be corrupt. Nothing was changed."
-        ) from None
+        if "not a database" in str(exc):
+            raise NnhpError(
+                f"--storage {url}: {path} is not an SQLite database ({exc}); it is damaged, or another kind of "
+                "file. Restore it from a copy, or pass another --storage. Nothing was changed."
+            ) from None
+        raise _damaged(url, path, str(exc)) from None
+    if problems != ["ok"]:
+        raise _damaged(url, path, "SQLite's check found: " + "; ".join(problems))
     if tables and "studies" not in tables:
         raise NnhpError(
             f"--storage {url}: {path} is an SQLite database but not an Optuna storage "
             f"(its tables: {', '.join(sorted(tables))}). Nothing was changed; pick another file."
         )
+
+
+@contextmanager
+def reading(location: Location) -> Iterator[None]:
+    """Turn the errors of a storage whose contents cannot be read back into one NnhpError.
+
+    A damaged file that passed the checks above still fails inside Optuna: a
+    garbled row (SQLAlchemy's DatabaseError, DuplicatedStudyError when the studies
+    table lies), a JSON value that no longer parses, a journal record missing its
+    fields. Run Optuna's reads under this before writing anything.
+    """
+    from sqlalchemy.exc import DatabaseError
+
+    try:
+        yield
+    except NnhpError:
+        raise
+    except (
+        optuna.exceptions.DuplicatedStudyError,
+        optuna.exceptions.StorageInternalError,
+        DatabaseError,
+        sqlite3.DatabaseError,
+        ValueError,
+        TypeError,
+        LookupError,
+    ) as exc:
+        if location.path is not None:
+            raise _damaged(location.shown, location.path, _first_line(exc)) from None
+        raise NnhpError(f"--storage {location.shown} cannot be read: {_first_line(exc)}") from None
 
 
 def param_kind(p: Param) -> str:
@@ -294,9 +355,9 @@ def open_study(
     Then claim it for this process (the returned lease) and record this run's settings.
     """
     storage = open_storage(location)
-    try:
-        study = optuna.load_study(study_name=name, storage=storage, sampler=sampler, pruner=pruner)
-    except KeyError:
+    with reading(location):
+        study = _load_readable(name, storage, sampler, pruner)
+    if study is None:
         study = optuna.create_study(
             study_name=name, storage=storage, direction=identity["direction"], sampler=sampler, pruner=pruner
         )
@@ -316,6 +377,19 @@ def open_study(
     study.set_user_attr(RANGES_ATTR, ranges)
     study.set_user_attr(META_ATTR, meta)
     return study, lease
+
+
+def _load_readable(
+    name: str, storage: BaseStorage, sampler: optuna.samplers.BaseSampler, pruner: optuna.pruners.BasePruner
+) -> optuna.Study | None:
+    """The study ``name`` with every trial and attribute read back once (a damaged row fails here), or None."""
+    if name not in optuna.get_all_study_names(storage):
+        return None
+    study = optuna.load_study(study_name=name, storage=storage, sampler=sampler, pruner=pruner)
+    _ = study.user_attrs
+    for trial in study.get_trials(deepcopy=False):
+        record_of(trial)
+    return study
 
 
 _HELD: set[str] = set()  # the tokens of the leases this process holds
@@ -610,9 +684,14 @@ def load_search(storage: str, study: str | None, result_type: type[R]) -> R:
     """
     location = locate(storage)
     backend_storage = open_storage(location, writing=False)
-    name = _pick_study(backend_storage, location, study)
-    loaded = optuna.load_study(study_name=name, storage=backend_storage)
-    meta = loaded.user_attrs.get(META_ATTR)
+    with reading(location):
+        name = _pick_study(backend_storage, location, study)
+        loaded = optuna.load_study(study_name=name, storage=backend_storage)
+        meta = loaded.user_attrs.get(META_ATTR)
+        frozen = loaded.get_trials(deepcopy=False)
+        records = [(trial, record_of(trial)) for trial in frozen]
+        rounds = stored_rounds(loaded)
+        own_id = study_id(loaded)
     if meta is None:
         raise NnhpError(f"study {name!r} in {location.shown} was not made by %%hpsearch.")
     objective = Objective(meta["objective"], meta["direction"])
@@ -628,16 +707,14 @@ def load_search(storage: str, study: str | None, result_type: type[R]) -> R:
     )
     if "space" in meta:
         search.rounds[0]["space"] = meta["space"]
-    search.rounds = stored_rounds(loaded) or search.rounds
+    search.rounds = rounds or search.rounds
     for past in search.rounds:
         search.add_param_names(past.get("param_names", []))
-    for trial in loaded.get_trials(deepcopy=False):
-        record = record_of(trial)
+    for trial, record in records:
         if record is not None:
             if trial.state == TrialState.RUNNING and record.state not in FINISHED_STATES:
                 record.state, record.error = INTERRUPTED, LOST
             search.record_trial(record)
-    own_id = study_id(loaded)
     keeper = ModelKeeper(objective, meta.get("keep_models", 1), models_folder(location, own_id) if own_id else None)
     search.connect(refit=lambda best: _saved_model(keeper, best), save=backend.save_and_verify)
     search.finish("loaded")
