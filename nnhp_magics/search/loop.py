@@ -350,8 +350,9 @@ def run_search(plan: SearchPlan, search: SearchRecord, bus: EventBus) -> SearchR
     """Run trials until the budget is spent, the timeout passes, Stop is pressed or the user interrupts.
 
     A persistent study resumes: its earlier trials are shown at once and count
-    toward the budget, and trials lost with their process are run again once. It is
-    held for this process (a heartbeat keeps the claim fresh) until the search ends.
+    toward the budget, and trials lost with their process are run again (twice at
+    most). It is held for this process (a heartbeat keeps the claim fresh) until the
+    search ends.
     """
     with plan.lease.hold() if plan.lease is not None else nullcontext():
         return _run(plan, search, bus)

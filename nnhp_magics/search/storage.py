@@ -44,6 +44,8 @@ R = TypeVar("R", bound=SearchRecord)
 
 RECORD_ATTR = "nnhp"
 REQUEUE_ATTR = "nnhp_requeue_of"
+RETRY_ATTR = "nnhp_retry"
+MAX_RETRIES = 2
 FINGERPRINT_ATTR = "nnhp_fingerprint"
 RANGES_ATTR = "nnhp_ranges"
 META_ATTR = "nnhp_search"
@@ -518,7 +520,10 @@ def record_of(frozen: optuna.trial.FrozenTrial) -> Trial | None:
 
 
 def resume(study: optuna.Study) -> list[Trial]:
-    """Records of the study's earlier runs; trials lost while running become ``interrupted`` and are re-queued once."""
+    """Records of the study's earlier runs; trials lost while running become ``interrupted`` and are re-queued.
+
+    Each lost trial is queued again up to ``MAX_RETRIES`` times, a lost retry included.
+    """
     frozen = study.get_trials(deepcopy=False)
     records = []
     for trial in frozen:
@@ -552,8 +557,11 @@ def tell(study: optuna.Study, trial: optuna.Trial | int, record: Trial) -> None:
 
 
 def _requeue(study: optuna.Study, frozen: list[optuna.trial.FrozenTrial], records: list[Trial]) -> None:
-    """Queue the parameters of each interrupted trial again, once (a retry is never retried).
+    """Queue the parameters of each interrupted trial again, up to ``MAX_RETRIES`` times in all.
 
+    A retry records the trial it repeats (``REQUEUE_ATTR``) and which retry it is
+    (``RETRY_ATTR``; a retry made before that attribute existed counts as the
+    first), so a retry lost in its turn is queued again until the bound is reached.
     Only first-round trials: resuming is re-running the first round's cell, whose
     space a later round's trial (a refined spec) does not belong to.
     """
@@ -561,11 +569,20 @@ def _requeue(study: optuna.Study, frozen: list[optuna.trial.FrozenTrial], record
     retried = {t.user_attrs[REQUEUE_ATTR] for t in frozen if REQUEUE_ATTR in t.user_attrs}
     for record in records:
         trial = by_number[record.number]
-        if record.state != INTERRUPTED or record.number in retried or REQUEUE_ATTR in trial.user_attrs:
+        if record.state != INTERRUPTED or record.number in retried or record.round > 1:
             continue
-        if record.round > 1:
+        attempt = _retry_number(trial)
+        if attempt >= MAX_RETRIES:
             continue
-        study.enqueue_trial(dict(trial.params), user_attrs={REQUEUE_ATTR: record.number})
+        study.enqueue_trial(dict(trial.params), user_attrs={REQUEUE_ATTR: record.number, RETRY_ATTR: attempt + 1})
+
+
+def _retry_number(trial: optuna.trial.FrozenTrial) -> int:
+    """Which retry a trial is: 0 for a first run."""
+    number = trial.user_attrs.get(RETRY_ATTR)
+    if isinstance(number, int) and not isinstance(number, bool):
+        return number
+    return 1 if REQUEUE_ATTR in trial.user_attrs else 0
 
 
 def queued_params(study: optuna.Study) -> set[tuple[tuple[str, Any], ...]]:
