@@ -258,6 +258,26 @@ def reading(location: Location) -> Iterator[None]:
         raise NnhpError(f"--storage {location.shown} cannot be read: {_first_line(exc)}") from None
 
 
+class StorageWriteError(NnhpError):
+    """A write to the storage failed on the storage itself: disk full, file no longer writable, server gone."""
+
+
+@contextmanager
+def writing(where: str, what: str) -> Iterator[None]:
+    """Turn a failed write of ``what`` to the storage ``where`` into one StorageWriteError saying what to do."""
+    from sqlalchemy.exc import OperationalError
+
+    try:
+        yield
+    except (OSError, sqlite3.OperationalError, OperationalError, optuna.exceptions.StorageInternalError) as exc:
+        raise StorageWriteError(
+            f"the search stopped: {what} could not be written to --storage {where} ({_first_line(exc)}). "
+            "The disk may be full, or the storage is no longer writable: free some space or fix its permissions, "
+            "then run the cell again to resume. Every result so far is kept in this search's result (--output NAME); "
+            "a trial the storage did not record runs again on resume."
+        ) from None
+
+
 def param_kind(p: Param) -> str:
     """What must not change between runs of a study: the distribution's family, log scale and choices."""
     d = p.dist
@@ -427,9 +447,12 @@ class WriterLease:
     def release(self) -> None:
         """Give the study up, if this process still holds it."""
         _HELD.discard(self.token)
-        holder = self.study.user_attrs.get(LEASE_ATTR)
-        if isinstance(holder, dict) and holder.get("token") == self.token:
-            self.study.set_user_attr(LEASE_ATTR, None)
+        try:
+            holder = self.study.user_attrs.get(LEASE_ATTR)
+            if isinstance(holder, dict) and holder.get("token") == self.token:
+                self.study.set_user_attr(LEASE_ATTR, None)
+        except Exception as exc:  # a storage that fails (disk full) keeps the claim; it lapses with this process
+            logging.getLogger(__name__).warning("study %r: claim not released: %s", self.name, _first_line(exc))
 
     @contextmanager
     def hold(self) -> Iterator[None]:

@@ -105,3 +105,50 @@ def test_a_journal_record_that_does_not_replay_is_reported_as_damage(data, tmp_p
     with pytest.raises(NnhpError, match="is damaged"):
         hpsearch(textbook_build, x, y, SPEC, storage=str(path), study="s", **small(trials=2))
     assert _digest(path) == before
+
+
+def _failing_after(calls: int, error: Exception):
+    """A storage method that works ``calls`` times, then raises ``error`` as a full disk would."""
+    count = {"n": 0}
+
+    def wrap(method):
+        def failing(self, *args, **kwargs):
+            count["n"] += 1
+            if count["n"] > calls:
+                raise error
+            return method(self, *args, **kwargs)
+
+        return failing
+
+    return wrap
+
+
+@pytest.mark.parametrize(
+    ("method", "calls", "error", "saved"),
+    [  # the record written, the state not: resuming finishes the trial from its record
+        ("set_trial_state_values", 1, optuna.exceptions.StorageInternalError("e.g. exceeding max length"), True),
+        ("set_trial_user_attr", 3, sqlite3.OperationalError("database or disk is full"), False),
+    ],
+)
+def test_a_full_disk_mid_search_ends_it_with_one_message_and_keeps_every_result(
+    data, tmp_path, monkeypatch, method, calls, error, saved
+):
+    x, y = data
+    path = tmp_path / "search.db"
+    held = []
+    with monkeypatch.context() as patched:
+        rdb = optuna.storages.RDBStorage
+        patched.setattr(rdb, method, _failing_after(calls, error)(getattr(rdb, method)))
+        with pytest.raises(NnhpError, match=rf"could not be written to --storage sqlite:///{path}.*disk may be full"):
+            hpsearch(textbook_build, x, y, SPEC, storage=f"sqlite:///{path}", study="s", on_created=held.append,
+                     **small(trials=3))
+    search = held[0]
+    assert [t.state for t in search.trials] == ["complete", "complete"], "the trial whose result was not saved is kept"
+    assert search.trials[1].score is not None and search.done
+
+    resumed = hpsearch(textbook_build, x, y, SPEC, storage=f"sqlite:///{path}", study="s", **small(trials=3))
+    if saved:
+        assert (resumed.trials[1].state, resumed.trials[1].score) == ("complete", search.trials[1].score)
+    else:
+        assert resumed.trials[1].state == "interrupted"
+        assert resumed.trials[1].params in [t.params for t in resumed.trials[2:]], "the unsaved trial runs again"
