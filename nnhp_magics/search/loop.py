@@ -97,6 +97,7 @@ class SearchPlan:
     lease: store.WriterLease | None = None
     study_name: str | None = None
     persistent: bool = False
+    where: str = "memory"
     namespace: dict[str, Any] = field(default_factory=dict)
     sampler: str = "tpe"
     round: int = 1
@@ -273,6 +274,7 @@ def _open_study(plan: SearchPlan, storage: str, study: str | None, keep_models: 
     )
     plan.study_name = name
     plan.persistent = True
+    plan.where = location.shown
     own_id = store.study_id(plan.study)
     assert own_id is not None, "open_study gives every study an id"
     plan.models = store.ModelKeeper(goal, keep_models, store.models_folder(location, own_id), plan.study)
@@ -315,11 +317,14 @@ class _Control:
     """The runner's callback into the search: events, pruning reports, Stop."""
 
     def __init__(
-        self, search: SearchRecord, bus: EventBus, strategy: Strategy, max_epochs: int, round_: int = 1
+        self, search: SearchRecord, bus: EventBus, strategy: Strategy, max_epochs: int, round_: int = 1,
+        where: str = "memory",
     ) -> None:
         self.search, self.bus, self.strategy = search, bus, strategy
         self.max_epochs = max_epochs
         self.round = round_
+        self.where = where
+        self.storage_failed = False  # set once a write failed: nothing more is written
         self.optuna_trials: dict[int, optuna.Trial] = {}
 
     def epoch_end(self, trial: int, fold: int, folds: int, epoch: int, logs: dict[str, float]) -> str | None:
@@ -348,8 +353,9 @@ def run_search(plan: SearchPlan, search: SearchRecord, bus: EventBus) -> SearchR
     """Run trials until the budget is spent, the timeout passes, Stop is pressed or the user interrupts.
 
     A persistent study resumes: its earlier trials are shown at once and count
-    toward the budget, and trials lost with their process are run again once. It is
-    held for this process (a heartbeat keeps the claim fresh) until the search ends.
+    toward the budget, and trials lost with their process are run again (twice at
+    most). It is held for this process (a heartbeat keeps the claim fresh) until the
+    search ends.
     """
     with plan.lease.hold() if plan.lease is not None else nullcontext():
         return _run(plan, search, bus)
@@ -365,9 +371,11 @@ def _run(plan: SearchPlan, search: SearchRecord, bus: EventBus) -> SearchRecord:
         )
     study = plan.study
     executor = plan.executor
-    control = _Control(search, bus, plan.strategy, plan.config.epochs, plan.round)
+    control = _Control(search, bus, plan.strategy, plan.config.epochs, plan.round, plan.where)
     if plan.persistent and plan.round == 1:
-        for record in store.resume(study):
+        with store.writing(plan.where, "the trials lost by an earlier run"):
+            resumed = store.resume(study)
+        for record in resumed:
             search.record_trial(record)
         search.rounds = store.stored_rounds(study) or search.rounds
     search.started_at = time.time()
@@ -385,7 +393,11 @@ def _run(plan: SearchPlan, search: SearchRecord, bus: EventBus) -> SearchRecord:
             for outcome in executor.run(tasks, plan.build, plan.data, plan.config, control):
                 _record(outcome.record, study, control, search, bus, hparams)
                 if outcome.model is not None:
-                    plan.models.offer(search, outcome.record, outcome.model)
+                    with store.writing(plan.where, f"trial {outcome.record.number}'s model (saved beside it)"):
+                        plan.models.offer(search, outcome.record, outcome.model)
+    except store.StorageWriteError:
+        control.storage_failed = True
+        raise
     except TrialInterrupted as interrupted:
         _record(interrupted.record, study, control, search, bus, hparams)
         reason = "interrupted"
@@ -425,7 +437,8 @@ def _ask_trials(
 ) -> Iterator[TrialTask]:
     """Ask Optuna for trials one at a time, while the budget has room beside the trials already running."""
     while _end_reason(plan, search) is None and _running(search) < plan.trials - search.count_toward_budget():
-        live = study.ask()
+        with store.writing(control.where, "a new trial"):
+            live = study.ask()
         if pending.baseline:
             params = _baseline_params(plan)
             pending.baseline = False
@@ -436,7 +449,8 @@ def _ask_trials(
             pending.queue = False
         control.optuna_trials[live.number] = live
         record = Trial(number=live.number, params=dict(params), round=plan.round)
-        live.set_user_attr(store.RECORD_ATTR, record.to_dict())
+        with store.writing(control.where, f"trial {live.number}'s start"):
+            live.set_user_attr(store.RECORD_ATTR, record.to_dict())
         search.record_trial(record)
         bus.emit(TrialStarted(live.number, dict(params), folds=len(plan.data.folds)))
         yield TrialTask(live.number, params)
@@ -492,14 +506,17 @@ def _tell(study: optuna.Study, control: _Control, record: Trial) -> None:
     """Save the record with the Optuna trial, then finish it: durable at once with a storage.
 
     A trial another process already finished in the storage keeps its record in
-    this search, with a warning.
+    this search, with a warning. A write that fails (disk full) raises
+    StorageWriteError, the record staying in this search; after one, nothing more
+    is written.
     """
     live = control.optuna_trials.pop(record.number, None)
-    if live is None:
+    if live is None or control.storage_failed:
         return
     try:
-        live.set_user_attr(store.RECORD_ATTR, record.to_dict())
-        store.tell(study, live, record)
+        with store.writing(control.where, f"trial {record.number}'s result"):
+            live.set_user_attr(store.RECORD_ATTR, record.to_dict())
+            store.tell(study, live, record)
     except optuna.exceptions.UpdateFinishedTrialError:
         warnings.warn(
             f"trial {record.number} was finished in the storage by another process while it ran here; "

@@ -44,6 +44,8 @@ R = TypeVar("R", bound=SearchRecord)
 
 RECORD_ATTR = "nnhp"
 REQUEUE_ATTR = "nnhp_requeue_of"
+RETRY_ATTR = "nnhp_retry"
+MAX_RETRIES = 2
 FINGERPRINT_ATTR = "nnhp_fingerprint"
 RANGES_ATTR = "nnhp_ranges"
 META_ATTR = "nnhp_search"
@@ -117,7 +119,20 @@ def open_storage(location: Location, *, writing: bool = True) -> BaseStorage:
     except NnhpError:
         raise
     except Exception as exc:
+        if location.path is not None and _is_damage(location, exc):
+            raise _damaged(location.shown, location.path, _first_line(exc)) from None
         raise NnhpError(f"--storage {location.shown} cannot be opened: {_first_line(exc)}") from None
+
+
+def _is_damage(location: Location, exc: Exception) -> bool:
+    """Whether opening failed on the file's contents (a journal that does not replay, a malformed database), not on access."""
+    from sqlalchemy.exc import DatabaseError, OperationalError
+
+    if location.kind == "journal":
+        return isinstance(exc, (LookupError, ValueError, TypeError))
+    return isinstance(exc, (DatabaseError, sqlite3.DatabaseError)) and not isinstance(
+        exc, (OperationalError, sqlite3.OperationalError)
+    )
 
 
 def _first_line(exc: BaseException) -> str:
@@ -154,6 +169,14 @@ def _writable(path: Path) -> bool:
     return os.access(path, os.W_OK) and bool(stat.S_IMODE(path.stat().st_mode) & 0o222)
 
 
+def _damaged(url: str, path: Path, detail: str) -> NnhpError:
+    """The one message for a storage file that cannot be read back: which file, and what to do."""
+    return NnhpError(
+        f"--storage {url}: {path} is damaged ({detail}), so it cannot be read back. Restore it from a copy, "
+        "or pass another --storage to start afresh. Nothing was changed."
+    )
+
+
 def _check_journal(path: Path, url: str) -> None:
     """Every line of a journal file must be one complete JSON record of Optuna's."""
     with open(path, "rb") as f:
@@ -170,29 +193,89 @@ def _check_journal(path: Path, url: str) -> None:
             if not isinstance(entry, dict) or "op_code" not in entry:
                 raise NnhpError(
                     f"--storage {url}: {path} is not an Optuna journal (line {number} is not a journal record); "
-                    "it may be corrupt. Nothing was changed."
+                    "it is damaged, or another kind of file. Restore it from a copy, or pass another --storage. "
+                    "Nothing was changed."
                 )
 
 
 def _check_sqlite(path: Path, url: str) -> None:
-    """An existing non-empty file must be an SQLite database holding Optuna's tables."""
+    """An existing non-empty file must be an intact SQLite database holding Optuna's tables.
+
+    Read through a read-only connection, with ``PRAGMA quick_check`` over every
+    page, before Optuna (which writes as it opens) touches the file.
+    """
     if path.stat().st_size == 0:
         return
     try:
         connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
         try:
             tables = {row[0] for row in connection.execute("select name from sqlite_master where type='table'")}
+            problems = [row[0] for row in connection.execute("pragma quick_check(3)")]
         finally:
             connection.close()
     except sqlite3.DatabaseError as exc:
-        raise NnhpError(
-            f"--storage {url}: {path} is not an SQLite database ({exc}); it may be corrupt. Nothing was changed."
-        ) from None
+        if "not a database" in str(exc):
+            raise NnhpError(
+                f"--storage {url}: {path} is not an SQLite database ({exc}); it is damaged, or another kind of "
+                "file. Restore it from a copy, or pass another --storage. Nothing was changed."
+            ) from None
+        raise _damaged(url, path, str(exc)) from None
+    if problems != ["ok"]:
+        raise _damaged(url, path, "SQLite's check found: " + "; ".join(problems))
     if tables and "studies" not in tables:
         raise NnhpError(
             f"--storage {url}: {path} is an SQLite database but not an Optuna storage "
             f"(its tables: {', '.join(sorted(tables))}). Nothing was changed; pick another file."
         )
+
+
+@contextmanager
+def reading(location: Location) -> Iterator[None]:
+    """Turn the errors of a storage whose contents cannot be read back into one NnhpError.
+
+    A damaged file that passed the checks above still fails inside Optuna: a
+    garbled row (SQLAlchemy's DatabaseError, DuplicatedStudyError when the studies
+    table lies), a JSON value that no longer parses, a journal record missing its
+    fields. Run Optuna's reads under this before writing anything.
+    """
+    from sqlalchemy.exc import DatabaseError
+
+    try:
+        yield
+    except NnhpError:
+        raise
+    except (
+        optuna.exceptions.DuplicatedStudyError,
+        optuna.exceptions.StorageInternalError,
+        DatabaseError,
+        sqlite3.DatabaseError,
+        ValueError,
+        TypeError,
+        LookupError,
+    ) as exc:
+        if location.path is not None:
+            raise _damaged(location.shown, location.path, _first_line(exc)) from None
+        raise NnhpError(f"--storage {location.shown} cannot be read: {_first_line(exc)}") from None
+
+
+class StorageWriteError(NnhpError):
+    """A write to the storage failed on the storage itself: disk full, file no longer writable, server gone."""
+
+
+@contextmanager
+def writing(where: str, what: str) -> Iterator[None]:
+    """Turn a failed write of ``what`` to the storage ``where`` into one StorageWriteError saying what to do."""
+    from sqlalchemy.exc import OperationalError
+
+    try:
+        yield
+    except (OSError, sqlite3.OperationalError, OperationalError, optuna.exceptions.StorageInternalError) as exc:
+        raise StorageWriteError(
+            f"the search stopped: {what} could not be written to --storage {where} ({_first_line(exc)}). "
+            "The disk may be full, or the storage is no longer writable: free some space or fix its permissions, "
+            "then run the cell again to resume. Every result so far is kept in this search's result (--output NAME); "
+            "a trial the storage did not record runs again on resume."
+        ) from None
 
 
 def param_kind(p: Param) -> str:
@@ -294,9 +377,9 @@ def open_study(
     Then claim it for this process (the returned lease) and record this run's settings.
     """
     storage = open_storage(location)
-    try:
-        study = optuna.load_study(study_name=name, storage=storage, sampler=sampler, pruner=pruner)
-    except KeyError:
+    with reading(location):
+        study = _load_readable(name, storage, sampler, pruner)
+    if study is None:
         study = optuna.create_study(
             study_name=name, storage=storage, direction=identity["direction"], sampler=sampler, pruner=pruner
         )
@@ -316,6 +399,19 @@ def open_study(
     study.set_user_attr(RANGES_ATTR, ranges)
     study.set_user_attr(META_ATTR, meta)
     return study, lease
+
+
+def _load_readable(
+    name: str, storage: BaseStorage, sampler: optuna.samplers.BaseSampler, pruner: optuna.pruners.BasePruner
+) -> optuna.Study | None:
+    """The study ``name`` with every trial and attribute read back once (a damaged row fails here), or None."""
+    if name not in optuna.get_all_study_names(storage):
+        return None
+    study = optuna.load_study(study_name=name, storage=storage, sampler=sampler, pruner=pruner)
+    _ = study.user_attrs
+    for trial in study.get_trials(deepcopy=False):
+        record_of(trial)
+    return study
 
 
 _HELD: set[str] = set()  # the tokens of the leases this process holds
@@ -351,9 +447,12 @@ class WriterLease:
     def release(self) -> None:
         """Give the study up, if this process still holds it."""
         _HELD.discard(self.token)
-        holder = self.study.user_attrs.get(LEASE_ATTR)
-        if isinstance(holder, dict) and holder.get("token") == self.token:
-            self.study.set_user_attr(LEASE_ATTR, None)
+        try:
+            holder = self.study.user_attrs.get(LEASE_ATTR)
+            if isinstance(holder, dict) and holder.get("token") == self.token:
+                self.study.set_user_attr(LEASE_ATTR, None)
+        except Exception as exc:  # a storage that fails (disk full) keeps the claim; it lapses with this process
+            logging.getLogger(__name__).warning("study %r: claim not released: %s", self.name, _first_line(exc))
 
     @contextmanager
     def hold(self) -> Iterator[None]:
@@ -444,7 +543,10 @@ def record_of(frozen: optuna.trial.FrozenTrial) -> Trial | None:
 
 
 def resume(study: optuna.Study) -> list[Trial]:
-    """Records of the study's earlier runs; trials lost while running become ``interrupted`` and are re-queued once."""
+    """Records of the study's earlier runs; trials lost while running become ``interrupted`` and are re-queued.
+
+    Each lost trial is queued again up to ``MAX_RETRIES`` times, a lost retry included.
+    """
     frozen = study.get_trials(deepcopy=False)
     records = []
     for trial in frozen:
@@ -478,8 +580,11 @@ def tell(study: optuna.Study, trial: optuna.Trial | int, record: Trial) -> None:
 
 
 def _requeue(study: optuna.Study, frozen: list[optuna.trial.FrozenTrial], records: list[Trial]) -> None:
-    """Queue the parameters of each interrupted trial again, once (a retry is never retried).
+    """Queue the parameters of each interrupted trial again, up to ``MAX_RETRIES`` times in all.
 
+    A retry records the trial it repeats (``REQUEUE_ATTR``) and which retry it is
+    (``RETRY_ATTR``; a retry made before that attribute existed counts as the
+    first), so a retry lost in its turn is queued again until the bound is reached.
     Only first-round trials: resuming is re-running the first round's cell, whose
     space a later round's trial (a refined spec) does not belong to.
     """
@@ -487,11 +592,20 @@ def _requeue(study: optuna.Study, frozen: list[optuna.trial.FrozenTrial], record
     retried = {t.user_attrs[REQUEUE_ATTR] for t in frozen if REQUEUE_ATTR in t.user_attrs}
     for record in records:
         trial = by_number[record.number]
-        if record.state != INTERRUPTED or record.number in retried or REQUEUE_ATTR in trial.user_attrs:
+        if record.state != INTERRUPTED or record.number in retried or record.round > 1:
             continue
-        if record.round > 1:
+        attempt = _retry_number(trial)
+        if attempt >= MAX_RETRIES:
             continue
-        study.enqueue_trial(dict(trial.params), user_attrs={REQUEUE_ATTR: record.number})
+        study.enqueue_trial(dict(trial.params), user_attrs={REQUEUE_ATTR: record.number, RETRY_ATTR: attempt + 1})
+
+
+def _retry_number(trial: optuna.trial.FrozenTrial) -> int:
+    """Which retry a trial is: 0 for a first run."""
+    number = trial.user_attrs.get(RETRY_ATTR)
+    if isinstance(number, int) and not isinstance(number, bool):
+        return number
+    return 1 if REQUEUE_ATTR in trial.user_attrs else 0
 
 
 def queued_params(study: optuna.Study) -> set[tuple[tuple[str, Any], ...]]:
@@ -610,9 +724,14 @@ def load_search(storage: str, study: str | None, result_type: type[R]) -> R:
     """
     location = locate(storage)
     backend_storage = open_storage(location, writing=False)
-    name = _pick_study(backend_storage, location, study)
-    loaded = optuna.load_study(study_name=name, storage=backend_storage)
-    meta = loaded.user_attrs.get(META_ATTR)
+    with reading(location):
+        name = _pick_study(backend_storage, location, study)
+        loaded = optuna.load_study(study_name=name, storage=backend_storage)
+        meta = loaded.user_attrs.get(META_ATTR)
+        frozen = loaded.get_trials(deepcopy=False)
+        records = [(trial, record_of(trial)) for trial in frozen]
+        rounds = stored_rounds(loaded)
+        own_id = study_id(loaded)
     if meta is None:
         raise NnhpError(f"study {name!r} in {location.shown} was not made by %%hpsearch.")
     objective = Objective(meta["objective"], meta["direction"])
@@ -629,16 +748,14 @@ def load_search(storage: str, study: str | None, result_type: type[R]) -> R:
     )
     if "space" in meta:
         search.rounds[0]["space"] = meta["space"]
-    search.rounds = stored_rounds(loaded) or search.rounds
+    search.rounds = rounds or search.rounds
     for past in search.rounds:
         search.add_param_names(past.get("param_names", []))
-    for trial in loaded.get_trials(deepcopy=False):
-        record = record_of(trial)
+    for trial, record in records:
         if record is not None:
             if trial.state == TrialState.RUNNING and record.state not in FINISHED_STATES:
                 record.state, record.error = INTERRUPTED, LOST
             search.record_trial(record)
-    own_id = study_id(loaded)
     keeper = ModelKeeper(objective, meta.get("keep_models", 1), models_folder(location, own_id) if own_id else None)
     search.connect(refit=lambda best: _saved_model(keeper, best), save=backend.save_and_verify)
     search.finish("loaded")

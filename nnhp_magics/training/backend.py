@@ -37,7 +37,25 @@ def clear_session() -> None:
 
     with deferred_interrupt():
         keras().backend.clear_session()
+        _forget_custom_gradients()
         gc.collect()
+
+
+def _forget_custom_gradients() -> None:
+    """Drop the gradients ``tf.custom_gradient`` registered while tracing the cleared models' train steps.
+
+    TensorFlow keeps each in a global registry for good, and each holds its traced
+    graph: about one graph per ``--engine fit`` trial that ``clear_session`` never
+    freed. A trace already done no longer looks them up; a new trace registers its own.
+    """
+    try:
+        from tensorflow.python.framework import ops
+    except ImportError:  # another Keras backend
+        return
+    registry = getattr(getattr(ops, "_gradient_registry", None), "_registry", None)
+    if isinstance(registry, dict):
+        for name in [n for n in registry if isinstance(n, str) and n.startswith("CustomGradient-")]:
+            del registry[name]
 
 
 @contextlib.contextmanager

@@ -106,6 +106,8 @@ def make_executor(
 
 
 _LOCAL: dict[str, Any] = {}
+#: Dask's loggers that report a dying worker at ERROR; silenced while our local cluster lives.
+DASK_LOGGERS = ("distributed.scheduler", "distributed.worker", "distributed.nanny", "distributed.core", "distributed.comm")
 _CLIENTS: dict[str, Any] = {}
 
 
@@ -113,6 +115,8 @@ def local_client(workers: int) -> Any:
     """A Client of a LocalCluster of ``workers`` single-threaded processes, kept for the next search in this kernel.
 
     Scheduler, workers, nannies and the dashboard listen on 127.0.0.1 only: nothing beyond this machine can reach them.
+    Dask's own log lines (``distributed.scheduler - ERROR ...`` when a worker dies) are silenced while the cluster
+    lives, here and in its workers: they would print into the cell, and a lost trial is reported (and retried) by us.
     """
     from distributed import Client, LocalCluster
 
@@ -120,6 +124,9 @@ def local_client(workers: int) -> Any:
     if client is not None and _LOCAL.get("workers") == workers and client.status == "running":
         return client
     close_local_cluster()
+    _LOCAL["levels"] = {name: logging.getLogger(name).level for name in DASK_LOGGERS}
+    for name in DASK_LOGGERS:
+        logging.getLogger(name).setLevel(logging.CRITICAL)
     try:
         cluster = LocalCluster(
             n_workers=workers,
@@ -127,10 +134,11 @@ def local_client(workers: int) -> Any:
             processes=True,
             host="127.0.0.1",
             dashboard_address="127.0.0.1:0",
-            silence_logs=logging.ERROR,
+            silence_logs=logging.CRITICAL,
             env=worker_env(workers),
         )
     except Exception as exc:
+        _restore_dask_logging()
         raise NnhpError(f"--workers {workers}: the local Dask cluster did not start: {exc}") from None
     client = Client(cluster, set_as_default=False)
     atexit.unregister(close_local_cluster)
@@ -147,6 +155,13 @@ def close_local_cluster() -> None:
         client.close()
     if cluster is not None:
         cluster.close()
+    _restore_dask_logging()
+
+
+def _restore_dask_logging() -> None:
+    """Give Dask's loggers back the levels they had before our local cluster started."""
+    for name, level in _LOCAL.pop("levels", {}).items():
+        logging.getLogger(name).setLevel(level)
 
 
 def worker_env(workers: int) -> dict[str, str]:

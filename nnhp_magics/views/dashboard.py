@@ -18,6 +18,7 @@ and a click carries it, so a click left over from an earlier search stops nothin
 
 from __future__ import annotations
 
+import logging
 import math
 import threading
 import time
@@ -50,6 +51,16 @@ from nnhp_magics.views.frontend import bundle_file, redrawn_traits
 SEND_INTERVAL = 0.25
 #: The share of complete trials Refine narrows around when no trials are selected.
 REFINE_TOP = 0.25
+
+#: The browser's messages: each type's optional fields and the JSON types they may have; anything else is ignored.
+MESSAGE_FIELDS: dict[str, dict[str, tuple[type, ...]]] = {
+    "stop": {},
+    "export": {"path": (str,), "overwrite": (bool,)},
+    "refine": {"selected": (list,), "top": (int, float)},
+    "run": {"spec": (str,), "strategy": (str,), "trials": (int, str)},
+}
+
+_log = logging.getLogger(__name__)
 
 
 def number(value: Any) -> float | None:
@@ -387,9 +398,14 @@ class Dashboard(anywidget.AnyWidget):  # type: ignore[misc]
                 self.importances = payload
 
     def _on_message(self, _widget: Any, content: Any, _buffers: Any) -> None:
-        if not isinstance(content, dict) or not self.run_id or content.get("run_id") != self.run_id:
+        """A click in the browser: stop, export, refine or run. Malformed messages are logged at debug and ignored."""
+        problem = malformed(content)
+        if problem is not None:
+            _log.debug("dashboard message ignored (%s): %.200r", problem, content)
             return
-        kind = content.get("type")
+        if not self.run_id or content.get("run_id") != self.run_id:
+            return
+        kind = content["type"]
         if kind == "stop":
             self.request_stop()
         elif kind == "export":
@@ -455,11 +471,29 @@ class Dashboard(anywidget.AnyWidget):  # type: ignore[misc]
             self.notice = {"kind": kind, "text": text, "seq": self._notices}
 
 
-def _trial_numbers(value: Any) -> list[int] | None:
-    """Trial numbers from a browser message; None for no selection."""
-    if not isinstance(value, list) or not value:
-        return None
-    return [int(v) for v in value if isinstance(v, (int, float)) and not isinstance(v, bool)]
+def malformed(content: Any) -> str | None:
+    """Why a browser message must be ignored (not an object, unknown type, a field of the wrong type); None if sound."""
+    if not isinstance(content, dict):
+        return f"not an object but {type(content).__name__}"
+    kind = content.get("type")
+    fields = MESSAGE_FIELDS.get(kind) if isinstance(kind, str) else None
+    if fields is None:
+        return f"unknown type {kind!r}"
+    for name, types in fields.items():
+        value = content.get(name)
+        if value is not None and (not isinstance(value, types) or (isinstance(value, bool) and bool not in types)):
+            return f"{name} is {type(value).__name__}"
+    if not all(type(v) is int for v in content.get("selected") or []):
+        return "selected holds something other than trial numbers"
+    top = content.get("top")
+    if top is not None and not (math.isfinite(top) and 0 < top <= 1):
+        return "top is not a fraction in (0, 1]"
+    return None
+
+
+def _trial_numbers(value: list[int] | None) -> list[int] | None:
+    """The trial numbers of a checked message; None for no selection."""
+    return list(value) if value else None
 
 
 def _int_or_none(value: Any) -> int | None:

@@ -12,6 +12,7 @@ while the chart itself shows).
 
 from __future__ import annotations
 
+import logging
 import math
 from typing import Any
 
@@ -24,6 +25,8 @@ from nnhp_magics.views.lrfind import LiveView, current_cell, static_html
 
 #: The chart's status while the range test runs; then the result's ``stopped``, or FAILED.
 RUNNING = "running"
+
+_log = logging.getLogger(__name__)
 
 
 def _finite(values: list[float]) -> list[float | None]:
@@ -58,6 +61,14 @@ class LRFindWidget(anywidget.AnyWidget):  # type: ignore[misc]
     @traitlets.default("constants")
     def _constants(self) -> dict[str, Any]:
         return {"synced": redrawn_traits(LRFindWidget), "running": RUNNING, "failed": FAILED}
+
+    def set_state(self, sync_data: dict[str, Any]) -> None:
+        """The browser's update; a chosen rate that is not a finite number (a malformed message) is logged and dropped."""
+        rate = sync_data.get("chosen")
+        if rate is not None and (isinstance(rate, bool) or not isinstance(rate, (int, float)) or not math.isfinite(rate)):
+            _log.debug("lrfind chart: chosen rate %.80r from the browser ignored", rate)
+            sync_data = {name: value for name, value in sync_data.items() if name != "chosen"}
+        super().set_state(sync_data)
 
     @traitlets.validate("chosen")
     def _inside_the_range(self, proposal: dict[str, Any]) -> float | None:

@@ -641,3 +641,45 @@ def test_saved_notebooks_and_nbconvert_show_the_result_without_widgets(tmp_path)
     assert "Dashboard(" not in html and "Box(" not in html and "object at 0x" not in html
     with_state, _ = exporters.HTMLExporter().from_notebook_node(nb)
     assert "nnhp-static" in with_state and WIDGET_STATE in with_state
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        None, 5, "stop", [], {}, {"type": None}, {"type": ["stop"]}, {"type": "eval", "code": "1/0"},
+        {"type": "export", "path": 5}, {"type": "export", "path": "best.keras", "overwrite": "no"},
+        {"type": "refine", "selected": "x"}, {"type": "refine", "selected": [1.5, None]}, {"type": "refine", "top": "x"},
+        {"type": "refine", "top": float("nan")}, {"type": "refine", "top": 7}, {"type": "refine", "top": True},
+        {"type": "run", "spec": 5}, {"type": "run", "spec": "units = int(1, 9)", "strategy": {"a": 1}},
+        {"type": "run", "spec": "units = int(1, 9)", "trials": [3]},
+    ],
+)
+def test_malformed_browser_messages_are_ignored_and_logged(content, tmp_path, monkeypatch, caplog):
+    monkeypatch.chdir(tmp_path)
+    view = DashboardView(FakeOutput())
+    search = new_search()
+    run_view(view, search, epochs=1)
+    record = finished(0, "complete", 0.5, {"units": 8})
+    search.record_trial(record)
+    search.offer_model(record, FakeModel())
+    search.finish("done")
+    view(SearchEnded(search, "done"))
+    widget = view.widget
+    if isinstance(content, dict):
+        content = {**content, "run_id": widget.run_id}
+    before = (widget.notice, widget.refine, len(search.rounds))
+    with caplog.at_level("DEBUG", logger="nnhp_magics.views.dashboard"):
+        widget._on_message(widget, content, [])
+    assert (widget.notice, widget.refine, len(search.rounds)) == before and list(tmp_path.iterdir()) == []
+    assert "dashboard message ignored" in caplog.text
+
+
+def test_a_chosen_rate_that_is_not_a_number_keeps_the_last_one():
+    from nnhp_magics.views.lrfind_widget import LRFindWidget
+
+    widget = LRFindWidget(low=1e-4, high=1.0, chosen=0.01)
+    for value in (float("nan"), float("inf"), "x", [1], True):
+        widget.set_state({"chosen": value})  # what the browser's update message calls
+        assert widget.chosen == 0.01
+    widget.chosen = 3.0
+    assert widget.chosen == 1.0, "a rate past the range is clipped to it"

@@ -242,3 +242,25 @@ def test_where_options_are_checked_before_training(data, tmp_path):
         hpsearch(textbook_build, dataset, None, SPEC, valid=(x, y), **small())
     with pytest.raises(NnhpError, match="cannot reach the Dask scheduler"):
         hpsearch(textbook_build, x, y, SPEC, **small(workers=1, dask="tcp://127.0.0.1:9"))
+
+
+def test_dasks_log_lines_stay_out_of_the_cell_when_a_worker_dies(data, client, caplog):
+    import logging
+
+    x, y = data
+    killed = []
+
+    def kill_the_worker_of_trial_one(event):
+        if isinstance(event, EpochEnded) and event.trial == 1 and event.epoch == 1 and not killed:
+            for address, keys in client.processing().items():
+                if any(str(key).startswith("nnhp-trial-1-") for key in keys):
+                    killed.append(worker_pids(client)[address])
+                    os.kill(killed[0], signal.SIGKILL)
+                    logging.getLogger("distributed.scheduler").error("the scheduler's report of %s", address)
+
+    search = hpsearch(
+        textbook_build, x, y, SPEC, listeners=[kill_the_worker_of_trial_one],
+        **small(trials=3, epochs=6, fit_kwargs={"callbacks": [slow_epochs(0.05)]}),
+    )
+    assert killed and [t.state for t in search.trials] == ["complete"] * 3
+    assert [r.getMessage() for r in caplog.records if r.name.startswith("distributed.")] == []

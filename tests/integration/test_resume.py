@@ -21,7 +21,7 @@ from helpers import TEXTBOOK_SPEC as SPEC
 
 from nnhp_magics import hpsearch, load_search
 from nnhp_magics.errors import NnhpError
-from nnhp_magics.search.storage import RECORD_ATTR, REQUEUE_ATTR, locate, open_storage
+from nnhp_magics.search.storage import MAX_RETRIES, RECORD_ATTR, REQUEUE_ATTR, RETRY_ATTR, locate, open_storage, resume
 
 pytestmark = pytest.mark.usefixtures("keras_ready")
 
@@ -189,6 +189,25 @@ def test_trials_lost_while_running_are_interrupted_and_requeued_once(data, tmp_p
     assert again.trials[5].params == lost[1]
     frozen = optuna.load_study(study_name="s", storage=open_storage(locate(url))).trials
     assert frozen[5].user_attrs[REQUEUE_ATTR] == 3 and REQUEUE_ATTR not in frozen[6].user_attrs
+
+
+def test_a_retry_lost_again_is_queued_again_up_to_the_bound(data, tmp_path):
+    x, y = data
+    url = str(tmp_path / "search.journal")
+    hpsearch(textbook_build, x, y, SPEC, storage=url, study="s", **small(trials=1))
+    study = optuna.load_study(study_name="s", storage=open_storage(locate(url)))
+    lost = _ask_lost_trial(study, with_record=True)
+    for attempt in range(1, MAX_RETRIES + 1):  # the kernel dies again during each retry
+        resume(study)
+        assert _ask_lost_trial(study, with_record=True) == lost
+        retry = study.get_trials()[-1]
+        assert retry.user_attrs[RETRY_ATTR] == attempt and retry.user_attrs[REQUEUE_ATTR] == retry.number - 1
+
+    resumed = hpsearch(textbook_build, x, y, SPEC, storage=url, study="s", **small(trials=2))
+    assert [t.state for t in resumed.trials] == ["complete"] + ["interrupted"] * (MAX_RETRIES + 1) + ["complete"]
+    assert resumed.trials[-1].params != lost, "after its last retry a lost trial is not queued again"
+    frozen = optuna.load_study(study_name="s", storage=open_storage(locate(url))).trials
+    assert RETRY_ATTR not in frozen[-1].user_attrs
 
 
 def test_a_stopped_trial_runs_again_when_the_cell_is_rerun(data, tmp_path, keras_ready):

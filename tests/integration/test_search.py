@@ -323,6 +323,23 @@ def test_memory_stays_flat_over_thirty_trials(data):
     assert growth_mb < 40, f"RSS grew {growth_mb:.1f} MB between trial 10 and trial 30"
 
 
+def test_the_fit_engine_frees_every_traced_graph_it_clears(data):
+    import gc
+
+    from tensorflow.python.framework.func_graph import FuncGraph
+
+    x, y = data
+    graphs = {}
+
+    def count(event):
+        if isinstance(event, TrialFinished) and event.trial in (10, 30):  # each just after a clear_session
+            gc.collect()
+            graphs[event.trial] = sum(isinstance(o, FuncGraph) for o in gc.get_objects())
+
+    hpsearch(textbook_build, x[:64], y[:64], SPEC, listeners=[count], **small(trials=31, epochs=1, engine="fit"))
+    assert graphs[30] <= graphs[10], f"traced graphs kept: {graphs[10]} after trial 10, {graphs[30]} after trial 30"
+
+
 def test_scores_are_finite_numbers(data):
     x, y = data
     search = hpsearch(textbook_build, x, y, SPEC, **small(trials=2))
