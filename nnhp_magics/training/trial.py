@@ -107,21 +107,41 @@ def run_trial(
     record = Trial(number=task.number, params=dict(task.params), round=task.round)
     started = time.perf_counter()
     routed = route(task.params, build)
-    folds = data.folds
-    session = graph_session(config)
     model = None
     with trial_failures(record, started):
-        for fold_index, fold in enumerate(folds):
-            model = build_fold_model(build, routed, config, task.number, fold_index, fold)
-            result = fit_fold(model, fold, routed, config, control, task.number, fold_index, len(folds), session)
-            model = result.model
-            if account_fold(record, result, fold, config, len(folds)):
-                break
-        else:
-            complete_trial(record, config)
+        model = train_folds(record, build, routed, data, config, control, session=graph_session(config))
     close_record(record, started)
-    keep = keep_model and record.state == COMPLETE and len(folds) == 1
+    keep = keep_model and record.state == COMPLETE and len(data.folds) == 1
     return TrialOutcome(record, model if keep else None)
+
+
+def train_folds(
+    record: Trial,
+    build: Callable[..., Any],
+    routed: Routed,
+    data: TrainingData,
+    config: FitConfig,
+    control: TrialControl,
+    *,
+    session: Any = None,
+    first_model: Any = None,
+) -> Any:
+    """The one fold loop: build each fold's model (``first_model`` for fold 0 when given), fit, score, account it.
+
+    The trial ends at the first fold that fails, is pruned or is stopped, else it is
+    complete with the mean over folds; returns the last fold's model.
+    """
+    folds = data.folds
+    model = first_model
+    for fold_index, fold in enumerate(folds):
+        if model is None or fold_index > 0:
+            model = build_fold_model(build, routed, config, record.number, fold_index, fold)
+        result = fit_fold(model, fold, routed, config, control, record.number, fold_index, len(folds), session)
+        model = result.model
+        if account_fold(record, result, fold, config, len(folds)):
+            return model
+    complete_trial(record, config)
+    return model
 
 
 def build_fold_model(

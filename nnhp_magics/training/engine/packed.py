@@ -47,7 +47,6 @@ from nnhp_magics.training.trial import (
     close_record,
     complete_trial,
     engine_reason,
-    fit_fold,
     fold_batch_size,
     fold_callbacks,
     fold_epochs,
@@ -55,6 +54,7 @@ from nnhp_magics.training.trial import (
     judge_fold,
     mark_failed,
     order_seed,
+    train_folds,
     trial_failures,
 )
 
@@ -300,21 +300,10 @@ class Scheduler:
 
     def _through_fit(self, job: Job, model: Any) -> TrialOutcome:
         """Train every fold of a trial the graph engine cannot run through fit, as the trial runner does."""
-        folds = self.data.folds
         job.record.engine = "fit"
-        while True:
-            fold = folds[job.fold_index]
-            result = fit_fold(
-                model, fold, job.routed, self.config, self.control, job.task.number, job.fold_index, len(folds)
-            )
-            job.model = result.model
-            if account_fold(job.record, result, fold, self.config, len(folds)):
-                break
-            if job.fold_index + 1 == len(folds):
-                complete_trial(job.record, self.config)
-                break
-            job.fold_index += 1
-            model = self._fold_model(job)
+        job.model = train_folds(
+            job.record, self.build, job.routed, self.data, self.config, self.control, first_model=model
+        )
         return self._outcome(job)
 
     # ----- failures ----------------------------------------------------------------------------
