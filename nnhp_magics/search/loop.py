@@ -57,7 +57,11 @@ R = TypeVar("R", bound=SearchRecord)
 
 
 def start_search(plan: SearchPlan, search: R, bus: EventBus, *, background: bool) -> R:
-    """Run the plan now, or on a daemon thread with ``background`` (the result is returned at once)."""
+    """Run the plan now, or on a daemon thread with ``background`` (the result is returned at once).
+
+    Keras starts first, on the cell's thread: TensorFlow's start-up lines stay out of the cell.
+    """
+    backend.keras()
     if background:
         threading.Thread(target=_run_in_background, args=(plan, search, bus), name="nnhp-search", daemon=True).start()
         return search
