@@ -65,9 +65,13 @@ class Search(SearchRecord):
 
         return explore_widget(self)
 
-    def _repr_html_(self) -> str:
+    def _repr_html_(self) -> str | None:
+        """The static view; None (the text line only) in the cell whose dashboard already shows it."""
         from nnhp_magics.views.html import search_html
+        from nnhp_magics.views.lrfind import current_cell
 
+        if self.shown_in_cell is not None and self.shown_in_cell == current_cell():
+            return None
         return search_html(self)
 
 

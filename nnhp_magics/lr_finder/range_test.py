@@ -124,6 +124,14 @@ class LRFindResult:
             found = f"suggestion {rate_literal(self.suggestion)} ({steepest}loss minimum at {rate_literal(self.minimum)})"
         return f"lrfind: {found}; {self._ending()}"
 
+    def picked_line(self) -> str:
+        """The rate a search takes from ``lr.chosen``: "lr.chosen = 0.003 (picked on the chart)", or the suggestion's."""
+        chosen = self.chosen
+        if chosen is None:
+            return "lr.chosen = None (no suggestion to start from)"
+        how = "the suggestion" if chosen == self.suggestion else "picked"
+        return f"lr.chosen = {rate_literal(chosen)} ({how})"
+
     def _ending(self) -> str:
         ran = f"{len(self.lrs)}/{self.steps} steps"
         if self.stopped == DIVERGED and self.lrs:
@@ -133,7 +141,7 @@ class LRFindResult:
         return f"{ran}, lr {self.start:.2g} to {self.end:.2g}"
 
     def plot(self, ax: Any = None) -> Any:
-        """A matplotlib figure of loss against learning rate (log x), the suggestion marked."""
+        """A matplotlib figure of loss against learning rate (log x), the suggestion (and a rate picked apart from it) marked."""
         if ax is None:
             from matplotlib.figure import Figure
 
@@ -145,6 +153,9 @@ class LRFindResult:
             ax.axvline(self.suggestion, color="#d62728", linestyle="--", label=f"suggestion {rate_literal(self.suggestion)}")
         if self.steepest is not None:
             ax.axvline(self.steepest, color="#2ca02c", linestyle=":", label=f"steepest {rate_literal(self.steepest)}")
+        chosen = self.chosen
+        if chosen is not None and chosen != self.suggestion:
+            ax.axvline(chosen, color="#6a3d9a", linestyle="-", label=f"picked {rate_literal(chosen)}")
         ax.set_xscale("log")
         limits = y_limits(self.losses, self.smoothed, self.diverge)
         if limits is not None:
@@ -190,6 +201,9 @@ def run_lrfind(
     first steps, both are None and an :class:`LRFindWarning` says why. Every step
     emits ``RangeTestStep``; the run ends with ``RangeTestEnded`` or ``RangeTestFailed``.
     """
+    from nnhp_magics.training import backend
+
+    backend.keras()  # started before BUILD runs: TensorFlow's start-up lines stay out of the cell
     make_model = model_factory(build, params)
     first, batches = _peek(training_batches(x, y, batch_size))
     model = make_model()
