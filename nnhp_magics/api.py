@@ -65,14 +65,21 @@ class Search(SearchRecord):
 
         return explore_widget(self)
 
-    def _repr_html_(self) -> str | None:
-        """The static view; None (the text line only) in the cell whose dashboard already shows it."""
+    def _repr_html_(self) -> str:
         from nnhp_magics.views.html import search_html
+
+        return search_html(self)
+
+    def _ipython_display_(self) -> None:
+        """The static view and the text line; nothing in the cell whose dashboard already shows the search as it
+        ended (its static result there is redrawn at each round, where a returned value would stay at round 1)."""
+        from IPython.display import display
+
         from nnhp_magics.views.lrfind import current_cell
 
         if self.shown_in_cell is not None and self.shown_in_cell == current_cell():
-            return None
-        return search_html(self)
+            return
+        display({"text/html": self._repr_html_(), "text/plain": repr(self)}, raw=True)
 
 
 class LRFind(LRFindResult):
