@@ -19,6 +19,9 @@ const LEGEND = [
   ["best", "best trial"],
 ];
 
+/** The leaderboard columns that stay in view when the table scrolls sideways. */
+const KEY_COLUMNS = ["trial", "state", "score"];
+
 /** Compare two cell values: numbers by value, the rest as text; blanks always last. */
 export function compareValues(a, b, ascending) {
   const blankA = a === undefined || a === null || a === "", blankB = b === undefined || b === null || b === "";
@@ -114,7 +117,7 @@ function buildSkeleton(constants) {
     ui.chartArea = h("div", { class: "nnhp-chart-area" }, ui.svg, ui.tooltip));
 
   ui.table = h("table", { class: "nnhp-board" });
-  const board = h("div", { class: "nnhp-board-box" }, ui.table);
+  const board = ui.boardBox = h("div", { class: "nnhp-board-box" }, ui.table);
 
   ui.code = h("code", { class: "nnhp-best-code" });
   ui.copy = h("button", { class: "nnhp-copy", type: "button", text: "copy as code" });
@@ -327,6 +330,23 @@ function drawTable(ui, model, view) {
     body.append(tr);
   }
   ui.table.replaceChildren(head, body);
+  pinKeyColumns(ui.table);
+}
+
+/** The leaderboard's key columns (trial, state, score) stay at the left while the rest scrolls: each is sticky
+ * at the summed width of those before it. */
+function pinKeyColumns(table) {
+  let left = 0;
+  KEY_COLUMNS.forEach((key, k) => {
+    const cells = table.querySelectorAll(`[data-key="${key}"]`);
+    if (!cells.length) return;
+    for (const cell of cells) {
+      cell.classList.add("nnhp-key-col");
+      cell.classList.toggle("nnhp-key-last", k === KEY_COLUMNS.length - 1);
+      cell.style.left = `${left}px`;
+    }
+    left += cells[0].getBoundingClientRect().width;
+  });
 }
 
 function drawHeader(ui, model, view) {
@@ -460,11 +480,21 @@ function render({ model, el }) {
   model.on("change:clock", onClock);
   const timer = setInterval(() => tick(ui, model, view), 1000);
   // The chart is drawn at the width its box has (text keeps its size at any width): redrawn when that changes.
-  const resized = new ResizeObserver(([entry]) => {
-    const width = Math.max(260, Math.floor(entry.contentRect.width));
-    if (width !== ui.width) { ui.width = width; schedule(); }
+  // The Explore panel's parallel coordinates likewise take the panel's width.
+  const resized = new ResizeObserver((entries) => {
+    for (const entry of entries) {
+      const width = Math.floor(entry.contentRect.width);
+      if (entry.target === ui.boardBox) { pinKeyColumns(ui.table); continue; }
+      const owner = entry.target === ui.chartArea ? ui : ui.explore;
+      if (width > 0 && Math.max(260, Math.min(820, width)) !== owner.width) {
+        owner.width = Math.max(260, Math.min(820, width));
+        schedule();
+      }
+    }
   });
   resized.observe(ui.chartArea);
+  resized.observe(ui.explore.root);
+  resized.observe(ui.boardBox);
   el.append(ui.root);
   draw();
   return () => {

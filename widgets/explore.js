@@ -7,6 +7,7 @@
 import { copyText, h, s } from "./dom.js";
 import { fmt } from "./format.js";
 
+/** Parallel coordinates: height and margins; the width is the panel's, measured by dashboard.js. */
 const PC = { width: 640, height: 230, top: 28, bottom: 34, left: 40, right: 60 };
 const SCATTER = { width: 210, height: 150, left: 50, right: 14, top: 8, bottom: 30 };
 const SCORE_KEY = "__score__";
@@ -97,10 +98,11 @@ export function buildExplore(constants) {
   ui.importances = h("div", { class: "nnhp-importances" });
   ui.importanceNote = h("div", { class: "nnhp-importance-note" });
   ui.scatters = h("div", { class: "nnhp-scatters" });
-  ui.parallel = s("svg", { class: "nnhp-parallel", viewBox: `0 0 ${PC.width} ${PC.height}`, role: "img" });
+  ui.parallel = s("svg", { class: "nnhp-parallel", role: "img" });
+  ui.width = PC.width;
   ui.refineButton = h("button", { class: "nnhp-refine", type: "button", text: "Refine" });
   ui.refineSource = h("span", { class: "nnhp-refine-source" });
-  ui.spec = h("textarea", { class: "nnhp-refine-spec", rows: "6", spellcheck: "false" });
+  ui.spec = h("textarea", { class: "nnhp-refine-spec", rows: "6", spellcheck: "false", wrap: "off" });
   ui.strategy = h("select", { class: "nnhp-round-strategy" }, ...constants.strategies.map((n) => h("option", { value: n, text: n })));
   ui.trials = h("input", { class: "nnhp-round-trials", type: "number", min: "1", step: "1",
     value: String(constants.round_trials) });
@@ -183,8 +185,10 @@ function brushable(liveSvg, axisKey, toPosition, vertical, onBrush) {
 function drawParallel(ui, data, axes, brushes, chosen, onBrush) {
   const svg = ui.parallel;
   svg.replaceChildren();
+  const W = ui.width;
+  for (const [k, v] of [["width", W], ["height", PC.height], ["viewBox", `0 0 ${W} ${PC.height}`]]) svg.setAttribute(k, v);
   const n = axes.length;
-  const x = (k) => PC.left + (n === 1 ? 0.5 : k / (n - 1)) * (PC.width - PC.left - PC.right);
+  const x = (k) => PC.left + (n === 1 ? 0.5 : k / (n - 1)) * (W - PC.left - PC.right);
   const y = (axis, v) => PC.top + (1 - (v - axis.extent[0]) / (axis.extent[1] - axis.extent[0])) * (PC.height - PC.top - PC.bottom);
   const scores = (data.scores || []).filter((v) => v !== null);
   const lo = Math.min(...scores), hi = Math.max(...scores);
@@ -332,6 +336,7 @@ function fillRefine(ex, model) {
     return;
   }
   ex.spec.value = refine.spec || "";
+  ex.spec.rows = Math.min(18, Math.max(4, ex.spec.value.split("\n").length));
   if (refine.strategy) ex.strategy.value = refine.strategy;
   if (refine.trials) ex.trials.value = String(refine.trials);
   ex.refineSource.textContent = refine.selected && refine.selected.length

@@ -7,6 +7,7 @@
 
 import { copyText, h, s } from "./dom.js";
 
+/** The chart's height and margins; its width is its box's, measured (the text never scales with the drawing). */
 const CHART = { width: 640, height: 280, left: 56, right: 16, top: 22, bottom: 38 };
 const SLIDER_STEP = 0.02; // log10 units: about 4.7% per arrow key
 let charts = 0;
@@ -69,7 +70,7 @@ export function lossTicks(lo, hi) {
 }
 
 /** The chart's scales: log10 of the rate across [low, high], the loss across y_range. */
-function scales(model) {
+function scales(model, width = CHART.width) {
   const lrs = model.get("lrs") || [];
   let low = model.get("low"), high = model.get("high");
   if (!(low > 0 && high > 0) && lrs.length) { low = lrs[0]; high = lrs[lrs.length - 1]; }
@@ -86,7 +87,7 @@ function scales(model) {
     lo = Math.min(...values); hi = Math.max(...values);
     if (hi - lo < 1e-12) { lo -= 0.5; hi += 0.5; }
   }
-  const x0 = CHART.left, x1 = CHART.width - CHART.right, y0 = CHART.top, y1 = CHART.height - CHART.bottom;
+  const x0 = CHART.left, x1 = width - CHART.right, y0 = CHART.top, y1 = CHART.height - CHART.bottom;
   return {
     a, b, lo, hi, x0, x1, y0, y1, low, high,
     x: (lr) => x0 + ((Math.log10(lr) - a) / (b - a)) * (x1 - x0),
@@ -112,7 +113,8 @@ function buildSkeleton(clipId) {
   ui.title = h("span", { class: "nnhp-lrpick-title", text: "learning-rate range test" });
   ui.status = h("span", { class: "nnhp-lrpick-status" });
   ui.summary = h("div", { class: "nnhp-lrpick-summary" });
-  ui.svg = s("svg", { class: "nnhp-lrpick-chart", viewBox: `0 0 ${CHART.width} ${CHART.height}`, role: "img",
+  ui.width = CHART.width;
+  ui.svg = s("svg", { class: "nnhp-lrpick-chart", role: "img",
     "aria-label": "loss against learning rate" });
   ui.clipId = clipId;
   ui.readout = h("div", { class: "nnhp-lrpick-readout" });
@@ -130,7 +132,7 @@ function buildSkeleton(clipId) {
     text: "Click or drag on the chart, or use the slider, to pick a rate: lr.chosen follows." });
   ui.root = h("div", { class: "nnhp-lrpick" },
     h("div", { class: "nnhp-lrpick-header" }, ui.title, ui.status), ui.summary,
-    h("div", { class: "nnhp-lrpick-area" }, ui.svg, ui.readout), pick, ui.hint);
+    ui.area = h("div", { class: "nnhp-lrpick-area" }, ui.svg, ui.readout), pick, ui.hint);
   return ui;
 }
 
@@ -148,10 +150,12 @@ function marker(sc, rate, kind, text, row = 0) {
 function drawChart(ui, model) {
   const svg = ui.svg;
   svg.replaceChildren();
-  const sc = scales(model);
+  const W = ui.width;
+  for (const [k, v] of [["width", W], ["height", CHART.height], ["viewBox", `0 0 ${W} ${CHART.height}`]]) svg.setAttribute(k, v);
+  const sc = scales(model, W);
   ui.scales = sc;
   if (!sc) {
-    svg.append(s("text", { x: CHART.width / 2, y: CHART.height / 2, "text-anchor": "middle", class: "nnhp-lrpick-axis" },
+    svg.append(s("text", { x: W / 2, y: CHART.height / 2, "text-anchor": "middle", class: "nnhp-lrpick-axis" },
       "the curve appears after the first steps"));
     svg.dataset.points = "0";
     return;
@@ -273,8 +277,8 @@ function render({ model, el }) {
     if (!at) return;
     ui.readout.textContent = `lr ${literal(at.rate)}`;
     const box = ui.svg.getBoundingClientRect();
-    ui.readout.style.left = `${(at.x / CHART.width) * box.width + 8}px`;
-    ui.readout.style.top = `${(at.y / CHART.height) * box.height - 26}px`;
+    ui.readout.style.left = `${Math.min(at.x + 8, box.width - ui.readout.offsetWidth)}px`;
+    ui.readout.style.top = `${at.y - 26}px`;
     ui.readout.classList.add("nnhp-lrpick-visible");
   };
 
@@ -319,9 +323,15 @@ function render({ model, el }) {
   });
 
   for (const name of constants.synced) model.on(`change:${name}`, schedule);
+  const resized = new ResizeObserver(([entry]) => {
+    const width = Math.floor(entry.contentRect.width);
+    if (width > 0 && Math.max(260, width) !== ui.width) { ui.width = Math.max(260, width); schedule(); }
+  });
+  resized.observe(ui.area);
   el.append(ui.root);
   draw();
   return () => {
+    resized.disconnect();
     if (view.frame) cancelAnimationFrame(view.frame);
     for (const name of constants.synced) model.off(`change:${name}`, schedule);
   };

@@ -150,10 +150,11 @@ function buildExplore(constants) {
   ui.importances = h("div", { class: "nnhp-importances" });
   ui.importanceNote = h("div", { class: "nnhp-importance-note" });
   ui.scatters = h("div", { class: "nnhp-scatters" });
-  ui.parallel = s("svg", { class: "nnhp-parallel", viewBox: `0 0 ${PC.width} ${PC.height}`, role: "img" });
+  ui.parallel = s("svg", { class: "nnhp-parallel", role: "img" });
+  ui.width = PC.width;
   ui.refineButton = h("button", { class: "nnhp-refine", type: "button", text: "Refine" });
   ui.refineSource = h("span", { class: "nnhp-refine-source" });
-  ui.spec = h("textarea", { class: "nnhp-refine-spec", rows: "6", spellcheck: "false" });
+  ui.spec = h("textarea", { class: "nnhp-refine-spec", rows: "6", spellcheck: "false", wrap: "off" });
   ui.strategy = h("select", { class: "nnhp-round-strategy" }, ...constants.strategies.map((n) => h("option", { value: n, text: n })));
   ui.trials = h("input", {
     class: "nnhp-round-trials",
@@ -249,8 +250,10 @@ function brushable(liveSvg, axisKey, toPosition, vertical, onBrush) {
 function drawParallel(ui, data, axes, brushes, chosen, onBrush) {
   const svg = ui.parallel;
   svg.replaceChildren();
+  const W = ui.width;
+  for (const [k, v] of [["width", W], ["height", PC.height], ["viewBox", `0 0 ${W} ${PC.height}`]]) svg.setAttribute(k, v);
   const n = axes.length;
-  const x = (k) => PC.left + (n === 1 ? 0.5 : k / (n - 1)) * (PC.width - PC.left - PC.right);
+  const x = (k) => PC.left + (n === 1 ? 0.5 : k / (n - 1)) * (W - PC.left - PC.right);
   const y = (axis, v) => PC.top + (1 - (v - axis.extent[0]) / (axis.extent[1] - axis.extent[0])) * (PC.height - PC.top - PC.bottom);
   const scores = (data.scores || []).filter((v) => v !== null);
   const lo = Math.min(...scores), hi = Math.max(...scores);
@@ -404,6 +407,7 @@ function fillRefine(ex, model) {
     return;
   }
   ex.spec.value = refine.spec || "";
+  ex.spec.rows = Math.min(18, Math.max(4, ex.spec.value.split("\n").length));
   if (refine.strategy) ex.strategy.value = refine.strategy;
   if (refine.trials) ex.trials.value = String(refine.trials);
   ex.refineSource.textContent = refine.selected && refine.selected.length ? `around trials ${refine.selected.join(", ")}` : "around the best quarter of complete trials";
@@ -597,6 +601,7 @@ var LEGEND = [
   ["done", "finished trials"],
   ["best", "best trial"]
 ];
+var KEY_COLUMNS = ["trial", "state", "score"];
 function compareValues(a, b, ascending) {
   const blankA = a === void 0 || a === null || a === "", blankB = b === void 0 || b === null || b === "";
   if (blankA || blankB) return blankA === blankB ? 0 : blankA ? 1 : -1;
@@ -697,7 +702,7 @@ function buildSkeleton(constants) {
     ui.chartArea = h("div", { class: "nnhp-chart-area" }, ui.svg, ui.tooltip)
   );
   ui.table = h("table", { class: "nnhp-board" });
-  const board = h("div", { class: "nnhp-board-box" }, ui.table);
+  const board = ui.boardBox = h("div", { class: "nnhp-board-box" }, ui.table);
   ui.code = h("code", { class: "nnhp-best-code" });
   ui.copy = h("button", { class: "nnhp-copy", type: "button", text: "copy as code" });
   ui.bestBox = h(
@@ -920,6 +925,20 @@ function drawTable(ui, model, view) {
     body.append(tr);
   }
   ui.table.replaceChildren(head, body);
+  pinKeyColumns(ui.table);
+}
+function pinKeyColumns(table) {
+  let left = 0;
+  KEY_COLUMNS.forEach((key, k) => {
+    const cells = table.querySelectorAll(`[data-key="${key}"]`);
+    if (!cells.length) return;
+    for (const cell of cells) {
+      cell.classList.add("nnhp-key-col");
+      cell.classList.toggle("nnhp-key-last", k === KEY_COLUMNS.length - 1);
+      cell.style.left = `${left}px`;
+    }
+    left += cells[0].getBoundingClientRect().width;
+  });
 }
 function drawHeader(ui, model, view) {
   const info = model.get("info") || {};
@@ -1049,14 +1068,23 @@ function render({ model, el }) {
   for (const name of constants.synced) model.on(`change:${name}`, schedule);
   model.on("change:clock", onClock);
   const timer = setInterval(() => tick(ui, model, view), 1e3);
-  const resized = new ResizeObserver(([entry]) => {
-    const width = Math.max(260, Math.floor(entry.contentRect.width));
-    if (width !== ui.width) {
-      ui.width = width;
-      schedule();
+  const resized = new ResizeObserver((entries) => {
+    for (const entry of entries) {
+      const width = Math.floor(entry.contentRect.width);
+      if (entry.target === ui.boardBox) {
+        pinKeyColumns(ui.table);
+        continue;
+      }
+      const owner = entry.target === ui.chartArea ? ui : ui.explore;
+      if (width > 0 && Math.max(260, Math.min(820, width)) !== owner.width) {
+        owner.width = Math.max(260, Math.min(820, width));
+        schedule();
+      }
     }
   });
   resized.observe(ui.chartArea);
+  resized.observe(ui.explore.root);
+  resized.observe(ui.boardBox);
   el.append(ui.root);
   draw();
   return () => {

@@ -86,7 +86,7 @@ function lossTicks(lo, hi) {
   for (let k = Math.ceil(lo / step); k * step <= hi + step * 1e-9; k++) ticks.push(Number((k * step).toPrecision(12)));
   return ticks;
 }
-function scales(model) {
+function scales(model, width = CHART.width) {
   const lrs = model.get("lrs") || [];
   let low = model.get("low"), high = model.get("high");
   if (!(low > 0 && high > 0) && lrs.length) {
@@ -113,7 +113,7 @@ function scales(model) {
       hi += 0.5;
     }
   }
-  const x0 = CHART.left, x1 = CHART.width - CHART.right, y0 = CHART.top, y1 = CHART.height - CHART.bottom;
+  const x0 = CHART.left, x1 = width - CHART.right, y0 = CHART.top, y1 = CHART.height - CHART.bottom;
   return {
     a,
     b,
@@ -148,9 +148,9 @@ function buildSkeleton(clipId) {
   ui.title = h("span", { class: "nnhp-lrpick-title", text: "learning-rate range test" });
   ui.status = h("span", { class: "nnhp-lrpick-status" });
   ui.summary = h("div", { class: "nnhp-lrpick-summary" });
+  ui.width = CHART.width;
   ui.svg = s("svg", {
     class: "nnhp-lrpick-chart",
-    viewBox: `0 0 ${CHART.width} ${CHART.height}`,
     role: "img",
     "aria-label": "loss against learning rate"
   });
@@ -194,7 +194,7 @@ function buildSkeleton(clipId) {
     { class: "nnhp-lrpick" },
     h("div", { class: "nnhp-lrpick-header" }, ui.title, ui.status),
     ui.summary,
-    h("div", { class: "nnhp-lrpick-area" }, ui.svg, ui.readout),
+    ui.area = h("div", { class: "nnhp-lrpick-area" }, ui.svg, ui.readout),
     pick,
     ui.hint
   );
@@ -212,12 +212,14 @@ function marker(sc, rate, kind, text, row = 0) {
 function drawChart(ui, model) {
   const svg = ui.svg;
   svg.replaceChildren();
-  const sc = scales(model);
+  const W = ui.width;
+  for (const [k, v] of [["width", W], ["height", CHART.height], ["viewBox", `0 0 ${W} ${CHART.height}`]]) svg.setAttribute(k, v);
+  const sc = scales(model, W);
   ui.scales = sc;
   if (!sc) {
     svg.append(s(
       "text",
-      { x: CHART.width / 2, y: CHART.height / 2, "text-anchor": "middle", class: "nnhp-lrpick-axis" },
+      { x: W / 2, y: CHART.height / 2, "text-anchor": "middle", class: "nnhp-lrpick-axis" },
       "the curve appears after the first steps"
     ));
     svg.dataset.points = "0";
@@ -343,8 +345,8 @@ function render({ model, el }) {
     if (!at) return;
     ui.readout.textContent = `lr ${literal(at.rate)}`;
     const box = ui.svg.getBoundingClientRect();
-    ui.readout.style.left = `${at.x / CHART.width * box.width + 8}px`;
-    ui.readout.style.top = `${at.y / CHART.height * box.height - 26}px`;
+    ui.readout.style.left = `${Math.min(at.x + 8, box.width - ui.readout.offsetWidth)}px`;
+    ui.readout.style.top = `${at.y - 26}px`;
     ui.readout.classList.add("nnhp-lrpick-visible");
   };
   ui.svg.addEventListener("pointerdown", (event) => {
@@ -387,9 +389,18 @@ function render({ model, el }) {
     }, 1500);
   });
   for (const name of constants.synced) model.on(`change:${name}`, schedule);
+  const resized = new ResizeObserver(([entry]) => {
+    const width = Math.floor(entry.contentRect.width);
+    if (width > 0 && Math.max(260, width) !== ui.width) {
+      ui.width = Math.max(260, width);
+      schedule();
+    }
+  });
+  resized.observe(ui.area);
   el.append(ui.root);
   draw();
   return () => {
+    resized.disconnect();
     if (view.frame) cancelAnimationFrame(view.frame);
     for (const name of constants.synced) model.off(`change:${name}`, schedule);
   };
