@@ -102,7 +102,8 @@ export function buildExplore(constants) {
   ui.width = PC.width;
   ui.refineButton = h("button", { class: "nnhp-refine", type: "button", text: "Refine" });
   ui.refineSource = h("span", { class: "nnhp-refine-source" });
-  ui.spec = h("textarea", { class: "nnhp-refine-spec", rows: "6", spellcheck: "false", wrap: "off" });
+  ui.spec = h("textarea", { class: "nnhp-refine-spec", rows: "6", spellcheck: "false", wrap: "off",
+    placeholder: "Click Refine for a narrower spec around the best or the selected trials, or type one." });
   ui.strategy = h("select", { class: "nnhp-round-strategy" }, ...constants.strategies.map((n) => h("option", { value: n, text: n })));
   ui.trials = h("input", { class: "nnhp-round-trials", type: "number", min: "1", step: "1",
     value: String(constants.round_trials) });
@@ -134,8 +135,9 @@ function drawImportances(ui, payload) {
     return;
   }
   ui.importanceNote.textContent = payload.error || (values.length
-    ? "fANOVA importances (Optuna); a conditional parameter is scored over the trials where it was active."
+    ? `${payload.caveat ? `${payload.caveat} ` : ""}fANOVA importances (Optuna); a conditional parameter is scored over the trials where it was active.`
     : "");
+  ui.importanceNote.dataset.caveat = payload.caveat ? "yes" : "";
   const top = Math.max(1e-12, ...values.map(([, v]) => v));
   for (const [name, value] of values) {
     const fill = h("div", { class: "nnhp-importance-fill" });
@@ -327,6 +329,13 @@ function sendSelection(model, view) {
   model.save_changes();
 }
 
+/** What the refined spec is around, in the Refine button's words: "around trials 0, 3, 4 (the top 25%)". */
+export function refineCaption(refine) {
+  if (!refine.around) return "";
+  const which = refine.selected && refine.selected.length ? "selected" : `the top ${Math.round(100 * refine.top)}%`;
+  return `around trial${refine.around.length === 1 ? "" : "s"} ${refine.around.join(", ")} (${which})`;
+}
+
 /** Put a new refined spec from Python into the editor (the user's edits stay until the next Refine). */
 function fillRefine(ex, model) {
   const refine = model.get("refine") || {};
@@ -339,8 +348,7 @@ function fillRefine(ex, model) {
   ex.spec.rows = Math.min(18, Math.max(4, ex.spec.value.split("\n").length));
   if (refine.strategy) ex.strategy.value = refine.strategy;
   if (refine.trials) ex.trials.value = String(refine.trials);
-  ex.refineSource.textContent = refine.selected && refine.selected.length
-    ? `around trials ${refine.selected.join(", ")}` : "around the best quarter of complete trials";
+  ex.refineSource.textContent = refineCaption(refine);
   ex.refineNotice.textContent = "";
   ex.refineNotice.dataset.kind = "";
 }

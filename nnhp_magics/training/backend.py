@@ -19,7 +19,6 @@ from typing import Any
 
 from nnhp_magics.errors import NnhpError
 
-
 #: Set to 1 to let TensorFlow's start-up lines through (see :func:`keras`).
 SHOW_TF_LOGS = "NNHP_TF_LOGS"
 _started = False

@@ -368,7 +368,8 @@ class Dashboard(anywidget.AnyWidget):  # type: ignore[misc]
             self.sent += 1
 
     def finish(self, snapshot: dict[str, Any]) -> None:
-        """The search ended: final values; Stop off, Export on when there is a best model; the Explore data."""
+        """The search ended: final values; Stop off, Export on when there is a best model; the Explore data
+        (the refine editor empty until Refine is clicked)."""
         with self.lock, self.hold_sync():
             self.show(snapshot)
             self.stoppable, self.stopping = False, False
@@ -376,7 +377,7 @@ class Dashboard(anywidget.AnyWidget):  # type: ignore[misc]
             if self.search is not None:
                 self.explore = trials_payload(self.search)
                 self.importances = {"values": [], "error": None, "pending": True}
-                self.refine = refine_payload(self.search)
+                self.refine = {}  # the editor stays empty until Refine is clicked
                 self.rounds = jsonable(self.search.rounds)
                 self.round_block = round_status(self.search)
         if self.search is not None:

@@ -154,7 +154,13 @@ function buildExplore(constants) {
   ui.width = PC.width;
   ui.refineButton = h("button", { class: "nnhp-refine", type: "button", text: "Refine" });
   ui.refineSource = h("span", { class: "nnhp-refine-source" });
-  ui.spec = h("textarea", { class: "nnhp-refine-spec", rows: "6", spellcheck: "false", wrap: "off" });
+  ui.spec = h("textarea", {
+    class: "nnhp-refine-spec",
+    rows: "6",
+    spellcheck: "false",
+    wrap: "off",
+    placeholder: "Click Refine for a narrower spec around the best or the selected trials, or type one."
+  });
   ui.strategy = h("select", { class: "nnhp-round-strategy" }, ...constants.strategies.map((n) => h("option", { value: n, text: n })));
   ui.trials = h("input", {
     class: "nnhp-round-trials",
@@ -206,7 +212,8 @@ function drawImportances(ui, payload) {
     ui.importanceNote.textContent = "computing importances (fANOVA)…";
     return;
   }
-  ui.importanceNote.textContent = payload.error || (values.length ? "fANOVA importances (Optuna); a conditional parameter is scored over the trials where it was active." : "");
+  ui.importanceNote.textContent = payload.error || (values.length ? `${payload.caveat ? `${payload.caveat} ` : ""}fANOVA importances (Optuna); a conditional parameter is scored over the trials where it was active.` : "");
+  ui.importanceNote.dataset.caveat = payload.caveat ? "yes" : "";
   const top = Math.max(1e-12, ...values.map(([, v]) => v));
   for (const [name, value] of values) {
     const fill = h("div", { class: "nnhp-importance-fill" });
@@ -399,6 +406,11 @@ function sendSelection(model, view) {
   model.set("selected", view.selection ? [...view.selection].sort((a, b) => a - b) : []);
   model.save_changes();
 }
+function refineCaption(refine) {
+  if (!refine.around) return "";
+  const which = refine.selected && refine.selected.length ? "selected" : `the top ${Math.round(100 * refine.top)}%`;
+  return `around trial${refine.around.length === 1 ? "" : "s"} ${refine.around.join(", ")} (${which})`;
+}
 function fillRefine(ex, model) {
   const refine = model.get("refine") || {};
   if (refine.error) {
@@ -410,7 +422,7 @@ function fillRefine(ex, model) {
   ex.spec.rows = Math.min(18, Math.max(4, ex.spec.value.split("\n").length));
   if (refine.strategy) ex.strategy.value = refine.strategy;
   if (refine.trials) ex.trials.value = String(refine.trials);
-  ex.refineSource.textContent = refine.selected && refine.selected.length ? `around trials ${refine.selected.join(", ")}` : "around the best quarter of complete trials";
+  ex.refineSource.textContent = refineCaption(refine);
   ex.refineNotice.textContent = "";
   ex.refineNotice.dataset.kind = "";
 }
