@@ -124,3 +124,15 @@ export function nearestLine(lines, p, reach = 12) {
   }
   return { line: best, point };
 }
+
+/** The [lo, hi] that values fall in once outliers are left off: Tukey's fences at 3 interquartile ranges
+ * (from 4 values up; fewer keep their whole range). Null values are ignored; null when none is left. */
+export function fencedRange(values) {
+  const v = values.filter((x) => x !== null && x !== undefined && Number.isFinite(x)).sort((a, b) => a - b);
+  if (!v.length) return null;
+  if (v.length < 4) return [v[0], v[v.length - 1]];
+  const q = (p) => { const i = p * (v.length - 1), k = Math.floor(i); return v[k] + (v[Math.min(k + 1, v.length - 1)] - v[k]) * (i - k); };
+  const iqr = q(0.75) - q(0.25);
+  const inside = v.filter((x) => x >= q(0.25) - 3 * iqr && x <= q(0.75) + 3 * iqr);
+  return [inside[0], inside[inside.length - 1]];
+}

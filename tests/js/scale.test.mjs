@@ -85,3 +85,10 @@ test("nearestLine: the line under the pointer, not another trial's nearer point"
   assert.equal(hoverText({ trial: 3, metric: "val_loss" }, { epoch: 2, value: 0.41234 }, { units: 8, lr: 0.001 }),
     "trial 3 · epoch 2 · val_loss 0.4123 · units=8, lr=0.001");
 });
+
+test("fencedRange: one bad trial does not stretch a score axis", async () => {
+  const { fencedRange } = await import("../../widgets/scale.js");
+  assert.deepEqual(fencedRange([0.41, 0.45, 0.5, 0.43, 0.47, 1.2e6]), [0.41, 0.5]);
+  assert.deepEqual(fencedRange([0.41, null, 1e6]), [0.41, 1e6], "too few to call anything an outlier");
+  assert.equal(fencedRange([null]), null);
+});
