@@ -7,6 +7,15 @@
 
 import { copyText, h, s } from "./dom.js";
 
+/** The chart's legend: each line's kind and what it means. */
+const LEGEND = [
+  ["raw", "loss per batch"],
+  ["smooth", "smoothed loss"],
+  ["suggestion", "suggestion (minimum ÷ 10)"],
+  ["steepest", "steepest descent"],
+  ["chosen", "picked rate (lr.chosen)"],
+];
+
 /** The chart's height and margins; its width is its box's, measured (the text never scales with the drawing). */
 const CHART = { width: 640, height: 280, left: 56, right: 16, top: 22, bottom: 38 };
 const SLIDER_STEP = 0.02; // log10 units: about 4.7% per arrow key
@@ -75,7 +84,10 @@ function scales(model, width = CHART.width) {
   let low = model.get("low"), high = model.get("high");
   if (!(low > 0 && high > 0) && lrs.length) { low = lrs[0]; high = lrs[lrs.length - 1]; }
   if (!(low > 0 && high > 0)) return null;
-  let a = Math.log10(low), b = Math.log10(high);
+  // The x axis spans the test's [start, end] from the first step (widened to a suggestion below start),
+  // so it does not rescale as the curve grows.
+  const start = model.get("start"), end = model.get("end");
+  let a = Math.log10(start > 0 ? Math.min(start, low) : low), b = Math.log10(end > 0 ? Math.max(end, high) : high);
   if (b - a < 1e-9) { a -= 0.5; b += 0.5; }
   const range = model.get("y_range") || [];
   let lo, hi;
@@ -132,17 +144,20 @@ function buildSkeleton(clipId) {
     text: "Click or drag on the chart, or use the slider, to pick a rate: lr.chosen follows." });
   ui.root = h("div", { class: "nnhp-lrpick" },
     h("div", { class: "nnhp-lrpick-header" }, ui.title, ui.status), ui.summary,
+    h("div", { class: "nnhp-lrpick-legend" }, ...LEGEND.map(([kind, text]) =>
+      h("span", { class: `nnhp-lrpick-key nnhp-lrpick-key-${kind}` }, h("i"), text))),
     ui.area = h("div", { class: "nnhp-lrpick-area" }, ui.svg, ui.readout), pick, ui.hint);
   return ui;
 }
 
-/** A vertical marker line across the plot, labelled above the plot (row 0) or just inside its top (row 1). */
+/** A vertical marker line across the plot, labelled above the plot (row 0), just inside its top (row 1) or
+ * just above its bottom (row 2, clear of the handle). */
 function marker(sc, rate, kind, text, row = 0) {
   const px = sc.x(rate);
   const group = s("g", { class: `nnhp-lrpick-marker nnhp-lrpick-${kind}` });
   group.append(s("line", { x1: px, x2: px, y1: sc.y0, y2: sc.y1 }));
   const right = px > (sc.x0 + sc.x1) / 2;
-  const y = row === 0 ? sc.y0 - 6 : sc.y0 + 14;
+  const y = [sc.y0 - 6, sc.y0 + 14, sc.y1 - 12][row];
   group.append(s("text", { x: px + (right ? -4 : 4), y, "text-anchor": right ? "end" : "start" }, text));
   return group;
 }
@@ -192,13 +207,15 @@ function drawChart(ui, model) {
   svg.append(curves);
 
   const steepest = model.get("steepest"), suggestion = model.get("suggestion"), chosen = model.get("chosen");
-  if (steepest > 0) svg.append(marker(sc, steepest, "steepest", `steepest ${literal(steepest)}`, 1));
-  if (suggestion > 0) svg.append(marker(sc, suggestion, "suggestion", `suggestion ${literal(suggestion)}`));
+  // The pick is drawn first and labelled at the bottom: the suggestion's line and label stay visible over it.
   if (chosen > 0) {
-    const picked = marker(sc, chosen, "chosen", "");
+    const same = chosen === suggestion;
+    const picked = marker(sc, chosen, "chosen", same ? "picked: the suggestion" : `picked ${literal(chosen)}`, 2);
     picked.append(s("path", { d: `M${sc.x(chosen) - 6},${sc.y1}l6,-8l6,8z`, class: "nnhp-lrpick-handle" }));
     svg.append(picked);
   }
+  if (steepest > 0) svg.append(marker(sc, steepest, "steepest", `steepest ${literal(steepest)}`, 1));
+  if (suggestion > 0) svg.append(marker(sc, suggestion, "suggestion", `suggestion ${literal(suggestion)}`));
   ui.overlay = s("rect", { x: sc.x0, y: sc.y0, width: sc.x1 - sc.x0, height: sc.y1 - sc.y0,
     class: "nnhp-lrpick-overlay" });
   svg.append(ui.overlay);
@@ -219,7 +236,7 @@ function drawControls(ui, model, constants) {
   ui.root.dataset.status = status;
   ui.status.textContent = running
     ? `running · step ${lrs.length} of ${model.get("steps") || "?"}${lrs.length ? ` · lr ${literal(lrs[lrs.length - 1])}` : ""}`
-    : status;
+    : status === constants.diverged ? `done: the loss ${status}, as the test intends` : status;
   ui.status.dataset.status = status;
   ui.summary.textContent = running ? "" : (model.get("summary") || "").replace(/^lrfind: /, "");
   const text = literal(chosen);

@@ -480,13 +480,17 @@ def failure_summary(result: LRFindResult, reason: str) -> str:
 
 
 def y_limits(losses: list[float], smoothed: list[float], diverge: float) -> tuple[float, float] | None:
-    """A y range that shows the descent and the turn without the divergence flattening it."""
+    """A y range that shows the whole descent and the turn without the divergence flattening it."""
     values = [v for v in losses + smoothed if math.isfinite(v)]
     finite_smooth = [v for v in smoothed if math.isfinite(v)]
     if not values or not finite_smooth:
         return None
     low = min(values)
-    high = min(max(values), max(finite_smooth[0], diverge * min(finite_smooth)))
+    # Everything up to the smoothed minimum (the whole drop, its noisy start included), and above it at most
+    # `diverge` times that minimum: the divergence after it does not flatten the drop.
+    turn = smoothed.index(min(finite_smooth)) + 1
+    drop = [v for v in losses[:turn] + smoothed[:turn] if math.isfinite(v)]
+    high = min(max(values), max(max(drop), diverge * min(finite_smooth)))
     if high <= low:
         return None
     margin = 0.05 * (high - low)

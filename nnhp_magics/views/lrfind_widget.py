@@ -18,7 +18,7 @@ from typing import Any
 import anywidget
 import traitlets
 
-from nnhp_magics.lr_finder.range_test import FAILED, LRFindResult, clip_rate, failure_summary, y_limits
+from nnhp_magics.lr_finder.range_test import DIVERGED, FAILED, LRFindResult, clip_rate, failure_summary, y_limits
 from nnhp_magics.views.frontend import bundle_file, redrawn_traits
 from nnhp_magics.views.lrfind import LiveView, current_cell, static_bundle
 
@@ -39,6 +39,9 @@ class LRFindWidget(anywidget.AnyWidget):  # type: ignore[misc]
 
     status = traitlets.Unicode(RUNNING).tag(sync=True)
     steps = traitlets.Int(0).tag(sync=True)
+    #: The rates the test runs from and to: the x axis spans them from the first step, so it never rescales.
+    start = traitlets.Float(None, allow_none=True).tag(sync=True)
+    end = traitlets.Float(None, allow_none=True).tag(sync=True)
     lrs = traitlets.List().tag(sync=True)
     losses = traitlets.List().tag(sync=True)
     smoothed = traitlets.List().tag(sync=True)
@@ -60,7 +63,7 @@ class LRFindWidget(anywidget.AnyWidget):  # type: ignore[misc]
 
     @traitlets.default("constants")
     def _constants(self) -> dict[str, Any]:
-        return {"synced": redrawn_traits(LRFindWidget), "running": RUNNING, "failed": FAILED}
+        return {"synced": redrawn_traits(LRFindWidget), "running": RUNNING, "failed": FAILED, "diverged": DIVERGED}
 
     @traitlets.validate("chosen")
     def _inside_the_range(self, proposal: dict[str, Any]) -> float | None:
@@ -73,6 +76,7 @@ class LRFindWidget(anywidget.AnyWidget):  # type: ignore[misc]
         """The curve so far, in one message."""
         with self.hold_sync():
             self.steps = result.steps
+            self.start, self.end = result.start, result.end
             self.lrs = list(result.lrs)
             self.losses = _finite(result.losses)
             self.smoothed = _finite(result.smoothed)

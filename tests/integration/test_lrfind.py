@@ -592,3 +592,23 @@ def test_a_pick_redraws_the_cells_static_view_and_the_widget_has_no_plumbing_tex
     assert "lr.chosen = 3.2e-03 (picked)" in static["text/plain"] and "lr.chosen = 3.2e-03 (picked)" in static["text/html"]
     data, _ = widget._repr_mimebundle_()
     assert data["text/plain"] == ""
+
+
+def test_the_y_range_keeps_the_whole_drop_and_caps_the_divergence():
+    from nnhp_magics.lr_finder.range_test import y_limits
+
+    losses = [10, 14, 9, 5, 3, 2.2, 2, 5, 30]
+    smoothed = [10, 11, 9, 6, 4, 2.5, 2, 3, 9]
+    low, high = y_limits(losses, smoothed, diverge=4)
+    assert low < 2 and 14 <= high < 15, "the noisy start of the drop (14) is in view, the divergence (30) is not"
+
+
+def test_the_chart_knows_the_tested_range_from_the_first_step_and_names_the_statuses():
+    from nnhp_magics.lr_finder.range_test import DIVERGED
+    from nnhp_magics.views.lrfind_widget import LRFindWidget
+
+    result = synthetic_result()
+    widget = LRFindWidget()
+    widget.show(result)
+    assert (widget.start, widget.end) == (result.start, result.end)
+    assert widget.constants["diverged"] == DIVERGED

@@ -40,6 +40,13 @@ async function copyText(text) {
 }
 
 // widgets/lrfind.js
+var LEGEND = [
+  ["raw", "loss per batch"],
+  ["smooth", "smoothed loss"],
+  ["suggestion", "suggestion (minimum ÷ 10)"],
+  ["steepest", "steepest descent"],
+  ["chosen", "picked rate (lr.chosen)"]
+];
 var CHART = { width: 640, height: 280, left: 56, right: 16, top: 22, bottom: 38 };
 var SLIDER_STEP = 0.02;
 var charts = 0;
@@ -94,7 +101,8 @@ function scales(model, width = CHART.width) {
     high = lrs[lrs.length - 1];
   }
   if (!(low > 0 && high > 0)) return null;
-  let a = Math.log10(low), b = Math.log10(high);
+  const start = model.get("start"), end = model.get("end");
+  let a = Math.log10(start > 0 ? Math.min(start, low) : low), b = Math.log10(end > 0 ? Math.max(end, high) : high);
   if (b - a < 1e-9) {
     a -= 0.5;
     b += 0.5;
@@ -194,6 +202,7 @@ function buildSkeleton(clipId) {
     { class: "nnhp-lrpick" },
     h("div", { class: "nnhp-lrpick-header" }, ui.title, ui.status),
     ui.summary,
+    h("div", { class: "nnhp-lrpick-legend" }, ...LEGEND.map(([kind, text]) => h("span", { class: `nnhp-lrpick-key nnhp-lrpick-key-${kind}` }, h("i"), text))),
     ui.area = h("div", { class: "nnhp-lrpick-area" }, ui.svg, ui.readout),
     pick,
     ui.hint
@@ -205,7 +214,7 @@ function marker(sc, rate, kind, text, row = 0) {
   const group = s("g", { class: `nnhp-lrpick-marker nnhp-lrpick-${kind}` });
   group.append(s("line", { x1: px, x2: px, y1: sc.y0, y2: sc.y1 }));
   const right = px > (sc.x0 + sc.x1) / 2;
-  const y = row === 0 ? sc.y0 - 6 : sc.y0 + 14;
+  const y = [sc.y0 - 6, sc.y0 + 14, sc.y1 - 12][row];
   group.append(s("text", { x: px + (right ? -4 : 4), y, "text-anchor": right ? "end" : "start" }, text));
   return group;
 }
@@ -263,13 +272,14 @@ function drawChart(ui, model) {
   curves.append(s("path", { d: smooth.path, class: "nnhp-lrpick-smooth" }));
   svg.append(curves);
   const steepest = model.get("steepest"), suggestion = model.get("suggestion"), chosen = model.get("chosen");
-  if (steepest > 0) svg.append(marker(sc, steepest, "steepest", `steepest ${literal(steepest)}`, 1));
-  if (suggestion > 0) svg.append(marker(sc, suggestion, "suggestion", `suggestion ${literal(suggestion)}`));
   if (chosen > 0) {
-    const picked = marker(sc, chosen, "chosen", "");
+    const same = chosen === suggestion;
+    const picked = marker(sc, chosen, "chosen", same ? "picked: the suggestion" : `picked ${literal(chosen)}`, 2);
     picked.append(s("path", { d: `M${sc.x(chosen) - 6},${sc.y1}l6,-8l6,8z`, class: "nnhp-lrpick-handle" }));
     svg.append(picked);
   }
+  if (steepest > 0) svg.append(marker(sc, steepest, "steepest", `steepest ${literal(steepest)}`, 1));
+  if (suggestion > 0) svg.append(marker(sc, suggestion, "suggestion", `suggestion ${literal(suggestion)}`));
   ui.overlay = s("rect", {
     x: sc.x0,
     y: sc.y0,
@@ -291,7 +301,7 @@ function drawControls(ui, model, constants) {
   const chosen = model.get("chosen"), suggestion = model.get("suggestion");
   const low = model.get("low"), high = model.get("high");
   ui.root.dataset.status = status;
-  ui.status.textContent = running ? `running · step ${lrs.length} of ${model.get("steps") || "?"}${lrs.length ? ` · lr ${literal(lrs[lrs.length - 1])}` : ""}` : status;
+  ui.status.textContent = running ? `running · step ${lrs.length} of ${model.get("steps") || "?"}${lrs.length ? ` · lr ${literal(lrs[lrs.length - 1])}` : ""}` : status === constants.diverged ? `done: the loss ${status}, as the test intends` : status;
   ui.status.dataset.status = status;
   ui.summary.textContent = running ? "" : (model.get("summary") || "").replace(/^lrfind: /, "");
   const text = literal(chosen);
