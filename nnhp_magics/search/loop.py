@@ -57,11 +57,7 @@ R = TypeVar("R", bound=SearchRecord)
 
 
 def start_search(plan: SearchPlan, search: R, bus: EventBus, *, background: bool) -> R:
-    """Run the plan now, or on a daemon thread with ``background`` (the result is returned at once).
-
-    Keras starts first, on the cell's thread: TensorFlow's start-up lines stay out of the cell.
-    """
-    backend.keras()
+    """Run the plan now, or on a daemon thread with ``background`` (the result is returned at once)."""
     if background:
         threading.Thread(target=_run_in_background, args=(plan, search, bus), name="nnhp-search", daemon=True).start()
         return search
@@ -164,7 +160,11 @@ def plan_search(
     jit: bool = False,
     namespace: dict[str, Any],
 ) -> SearchPlan:
-    """Check every input, prepare the data, strategy and fit settings, open the storage and the cluster: no training yet."""
+    """Check every input, prepare the data, strategy and fit settings, open the storage and the cluster: no training yet.
+
+    Keras starts first, before any check builds a model: TensorFlow's start-up lines stay out of the cell.
+    """
+    backend.keras()
     _check_where(storage, study, workers, dask, keep_models)
     if not callable(build):
         raise NnhpError(f"BUILD must be a function returning a compiled Keras model, got {type(build).__name__}.")
