@@ -73,13 +73,9 @@ class Search(SearchRecord):
     def _ipython_display_(self) -> None:
         """The static view and the text line; nothing in the cell whose dashboard already shows the search as it
         ended (its static result there is redrawn at each round, where a returned value would stay at round 1)."""
-        from IPython.display import display
+        from nnhp_magics.views.html import display_search
 
-        from nnhp_magics.views.lrfind import current_cell
-
-        if self.shown_in_cell is not None and self.shown_in_cell == current_cell():
-            return
-        display({"text/html": self._repr_html_(), "text/plain": repr(self)}, raw=True)
+        display_search(self)
 
 
 class LRFind(LRFindResult):

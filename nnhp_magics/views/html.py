@@ -80,3 +80,14 @@ def search_html(search: SearchRecord, *, with_plot: bool = True, max_rows: int =
     parts.append("</div>")
     return "\n".join(parts)
 
+
+
+def display_search(search: SearchRecord) -> None:
+    """``display(search)``: the static view and the text line, unless this cell's dashboard already shows them."""
+    from IPython.display import display
+
+    from nnhp_magics.views.lrfind import current_cell
+
+    if search.shown_in_cell is not None and search.shown_in_cell == current_cell():
+        return
+    display({"text/html": search_html(search), "text/plain": repr(search)}, raw=True)
