@@ -2,7 +2,8 @@
 
 ``%load_ext nnhp_magics`` registers ``%%hpsearch``, ``%hpexport`` and ``%lrfind``;
 ``hpsearch()`` is the same search from Python. Importing the package imports no
-TensorFlow: Keras loads when the first trial runs.
+TensorFlow: Keras loads when the first trial runs, or on ``from nnhp_magics import keras``
+(Keras itself, imported with TensorFlow's start-up lines kept out of the notebook).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 __version__ = "0.1.0"
-__all__ = ["LRFind", "Search", "Trial", "__version__", "hpsearch", "load_search", "lrfind", "parse_spec"]
+__all__ = ["LRFind", "Search", "Trial", "__version__", "hpsearch", "keras", "load_search", "lrfind", "parse_spec"]
 
 _API = {"hpsearch", "lrfind", "load_search", "Search", "LRFind"}
 
@@ -25,6 +26,10 @@ def __getattr__(name: str) -> Any:
         from nnhp_magics.core.results import Trial
 
         return Trial
+    if name == "keras":
+        from nnhp_magics.training import backend
+
+        return backend.keras()
     if name == "parse_spec":
         from nnhp_magics.core.spec import parse_spec
 

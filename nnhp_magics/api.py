@@ -79,6 +79,13 @@ class Search(SearchRecord):
 
         return search_html(self)
 
+    def _ipython_display_(self) -> None:
+        """The static view and the text line; nothing in the cell whose dashboard already shows the search as it
+        ended (its static result there is redrawn at each round, where a returned value would stay at round 1)."""
+        from nnhp_magics.views.html import display_search
+
+        display_search(self)
+
 
 class LRFind(LRFindResult):
     """The learning-rate range test's result (``suggestion``, ``chosen``, the curve) and its static view."""

@@ -8,14 +8,19 @@
 import { copyText, h, s } from "./dom.js";
 import { buildExplore, drawExplore, showRunNotice, wireExplore } from "./explore.js";
 import { fmt, fmtTime, paramText } from "./format.js";
+import { chooseScale, epochSpan, logTicks, nearestLine, niceStep, niceTicks, robustLimits } from "./scale.js";
 
-const CHART = { width: 640, height: 240, left: 58, right: 14, top: 10, bottom: 34 };
+/** The loss chart's height and margins; its width is the width the page gives it (measured, never scaled). */
+const CHART = { width: 640, height: 240, right: 14, top: 10, bottom: 34 };
 const LEGEND = [
   ["loss", "running trial: loss"],
   ["val", "running trial: val_loss"],
   ["done", "finished trials"],
   ["best", "best trial"],
 ];
+
+/** The leaderboard columns that stay in view when the table scrolls sideways. */
+const KEY_COLUMNS = ["trial", "state", "score"];
 
 /** Compare two cell values: numbers by value, the rest as text; blanks always last. */
 export function compareValues(a, b, ascending) {
@@ -100,17 +105,19 @@ function buildSkeleton(constants) {
     h("div", { class: "nnhp-bar-row" }, h("div", { class: "nnhp-bar nnhp-trials-bar" }, ui.trialsFill), ui.trialsLabel),
     ui.epochRow);
 
-  ui.svg = s("svg", { class: "nnhp-chart", viewBox: `0 0 ${CHART.width} ${CHART.height}`, role: "img" });
+  ui.svg = s("svg", { class: "nnhp-chart", role: "img" });
+  ui.width = CHART.width;
   ui.tooltip = h("div", { class: "nnhp-tooltip" });
   ui.logToggle = h("input", { type: "checkbox", class: "nnhp-log-toggle" });
   ui.legend = h("span", { class: "nnhp-legend" });
   const chart = h("div", { class: "nnhp-chart-box" },
     h("div", { class: "nnhp-chart-tools" }, ui.legend,
-      h("label", { class: "nnhp-log-label" }, ui.logToggle, " log y")),
-    h("div", { class: "nnhp-chart-area" }, ui.svg, ui.tooltip));
+      h("label", { class: "nnhp-log-label", title: "log y is chosen when the values span more than a decade; click to choose" },
+        ui.logToggle, " log y")),
+    ui.chartArea = h("div", { class: "nnhp-chart-area" }, ui.svg, ui.tooltip));
 
   ui.table = h("table", { class: "nnhp-board" });
-  const board = h("div", { class: "nnhp-board-box" }, ui.table);
+  const board = ui.boardBox = h("div", { class: "nnhp-board-box" }, ui.table);
 
   ui.code = h("code", { class: "nnhp-best-code" });
   ui.copy = h("button", { class: "nnhp-copy", type: "button", text: "copy as code" });
@@ -149,67 +156,96 @@ export function chartSeries(curves, running, best) {
   return series;
 }
 
-function drawChart(ui, series, logY) {
+/** The chart's y axis for these series: the scale (the user's pick, else log when the values span more than a
+ * decade), its limits (first-epoch spikes left off) and ticks, and a label naming the metrics drawn. */
+export function chartAxis(series, span, scalePick = null) {
+  const visible = series.map((sr) => sr.values.slice(0, span));
+  const scale = scalePick || chooseScale(visible.flat());
+  const limits = robustLimits(visible, scale);
+  if (!limits) return null;
+  let { lo, hi } = limits, ticks;
+  if (scale === "log") {
+    ticks = logTicks(lo, hi);
+  } else {
+    const nice = niceTicks(lo, hi, 5);
+    ({ lo, hi, ticks } = nice);
+  }
+  const names = [...new Set(series.map((sr) => sr.metric.split(" (")[0]))];
+  return { scale, lo, hi, ticks, clipped: limits.clipped, label: `${names.join(" / ")}${scale === "log" ? " (log scale)" : ""}` };
+}
+
+function drawChart(ui, series, view) {
   const svg = ui.svg;
   svg.replaceChildren();
-  const W = CHART.width, H = CHART.height;
-  const ok = (v) => v !== null && Number.isFinite(v) && (!logY || v > 0);
-  const values = series.flatMap((sr) => sr.values.filter(ok));
-  const maxLen = Math.max(1, ...series.map((sr) => sr.values.length));
-  let points = 0;
-  ui.points = [];
-  if (!values.length) {
-    svg.append(Object.assign(s("text", { x: W / 2, y: H / 2, "text-anchor": "middle", class: "nnhp-axis-text" }),
-      { textContent: "curves appear after the first epoch" }));
+  const W = ui.width, H = CHART.height;
+  svg.setAttribute("width", W);
+  svg.setAttribute("height", H);
+  svg.setAttribute("viewBox", `0 0 ${W} ${H}`);
+  const longest = Math.max(1, ...series.map((sr) => sr.values.length));
+  const runningLen = Math.max(0, ...series.filter((sr) => sr.kind === "loss" || sr.kind === "val").map((sr) => sr.values.length));
+  const span = epochSpan(longest, runningLen);
+  const axis = chartAxis(series, span, view.scalePick);
+  ui.lines = [];
+  ui.logToggle.checked = axis ? axis.scale === "log" : view.scalePick === "log";
+  if (!axis) {
+    svg.append(s("text", { x: W / 2, y: H / 2, "text-anchor": "middle", class: "nnhp-axis-text" },
+      "curves appear after the first epoch"));
     svg.dataset.points = "0";
+    svg.dataset.scale = "";
     return;
   }
-  const ty = logY ? Math.log10 : (v) => v;
-  let lo = Math.min(...values.map(ty)), hi = Math.max(...values.map(ty));
-  if (hi - lo < 1e-12) { lo -= 0.5; hi += 0.5; }
-  const pad = (hi - lo) * 0.05;
-  lo -= pad; hi += pad;
-  const x = (i) => CHART.left + (maxLen === 1 ? 0.5 : i / (maxLen - 1)) * (W - CHART.left - CHART.right);
-  const y = (v) => CHART.top + (1 - (ty(v) - lo) / (hi - lo)) * (H - CHART.top - CHART.bottom);
+  svg.dataset.scale = axis.scale;
+  const log = axis.scale === "log";
+  const ok = (v) => v !== null && Number.isFinite(v) && (!log || v > 0);
+  const ty = log ? Math.log10 : (v) => v;
+  const lo = ty(axis.lo), hi = ty(axis.hi);
+  const labels = axis.ticks.map((t) => fmt(t));
+  const left = 22 + 7 * Math.max(2, ...labels.map((t) => t.length));
+  const x0 = left, x1 = W - CHART.right, y0 = CHART.top, y1 = H - CHART.bottom;
+  const x = (i) => x0 + (span === 1 ? 0.5 : i / (span - 1)) * (x1 - x0);
+  const yRaw = (v) => y0 + (1 - (ty(v) - lo) / (hi - lo)) * (y1 - y0);
+  const y = (v) => Math.max(y0, Math.min(y1, yRaw(v)));
 
   const axes = s("g", { class: "nnhp-axes" });
-  for (let k = 0; k <= 4; k++) {
-    const tv = lo + ((hi - lo) * k) / 4;
-    const py = CHART.top + (1 - k / 4) * (H - CHART.top - CHART.bottom);
-    axes.append(s("line", { x1: CHART.left, x2: W - CHART.right, y1: py, y2: py, class: "nnhp-grid" }));
-    const label = s("text", { x: CHART.left - 6, y: py + 4, "text-anchor": "end", class: "nnhp-axis-text" });
-    label.textContent = fmt(logY ? 10 ** tv : tv);
-    axes.append(label);
+  axis.ticks.forEach((t, k) => {
+    const py = yRaw(t);
+    axes.append(s("line", { x1: x0, x2: x1, y1: py, y2: py, class: "nnhp-grid" }));
+    axes.append(s("text", { x: x0 - 6, y: py + 4, "text-anchor": "end", class: "nnhp-axis-text nnhp-y-tick" }, labels[k]));
+  });
+  const xStep = niceStep(span, Math.max(2, Math.floor((x1 - x0) / 60)));
+  for (let e = 1; e <= span; e += Math.max(1, Math.round(xStep))) {
+    axes.append(s("text", { x: x(e - 1), y: H - 18, "text-anchor": "middle", class: "nnhp-axis-text" }, String(e)));
   }
-  const step = Math.max(1, Math.ceil(maxLen / 8));
-  for (let i = 0; i < maxLen; i += step) {
-    const label = s("text", { x: x(i), y: H - 18, "text-anchor": "middle", class: "nnhp-axis-text" });
-    label.textContent = String(i + 1);
-    axes.append(label);
-  }
-  const xLabel = s("text", { x: (CHART.left + W - CHART.right) / 2, y: H - 3, "text-anchor": "middle", class: "nnhp-axis-text" });
-  xLabel.textContent = "epoch";
-  axes.append(xLabel);
+  axes.append(s("text", { x: (x0 + x1) / 2, y: H - 3, "text-anchor": "middle", class: "nnhp-axis-text" }, "epoch"));
+  axes.append(s("text", { x: 0, y: 0, "text-anchor": "middle", class: "nnhp-axis-text nnhp-y-label",
+    transform: `translate(12 ${(y0 + y1) / 2}) rotate(-90)` }, axis.label));
   svg.append(axes);
 
+  let points = 0;
   for (const sr of series) {
     const group = s("g", { class: `nnhp-series nnhp-series-${sr.kind}`, "data-trial": sr.trial });
+    const line = { trial: sr.trial, metric: sr.metric, kind: sr.kind, group, points: [] };
     let path = "";
-    sr.values.forEach((v, i) => {
+    sr.values.slice(0, span).forEach((v, i) => {
       if (!ok(v)) return;
-      path += `${path && ok(sr.values[i - 1]) ? "L" : "M"}${x(i).toFixed(1)},${y(v).toFixed(1)}`;
-      ui.points.push({ x: x(i), y: y(v), trial: sr.trial, epoch: i + 1, metric: sr.metric, value: v });
+      const joined = Boolean(path) && ok(sr.values[i - 1]);
+      path += `${joined ? "L" : "M"}${x(i).toFixed(1)},${y(v).toFixed(1)}`;
+      if (joined) line.points[line.points.length - 1].joined = true;
+      line.points.push({ x: x(i), y: y(v), epoch: i + 1, value: v, joined: false });
+      if (yRaw(v) < y0) group.append(s("text", { x: x(i), y: y0 + 9, "text-anchor": "middle", class: "nnhp-axis-text nnhp-clipped" }, "↑"));
       points += 1;
     });
     group.append(s("path", { d: path, class: "nnhp-line" }));
     if (sr.kind === "loss" || sr.kind === "val") {
-      sr.values.forEach((v, i) => ok(v) && group.append(s("circle", { cx: x(i), cy: y(v), r: 2.5, class: "nnhp-dot" })));
+      for (const pt of line.points) group.append(s("circle", { cx: pt.x, cy: pt.y, r: 2.5, class: "nnhp-dot" }));
     }
+    ui.lines.push(line);
     svg.append(group);
   }
   ui.marker = s("circle", { r: 4, class: "nnhp-hover-dot", visibility: "hidden" });
   svg.append(ui.marker);
   svg.dataset.points = String(points);
+  svg.dataset.span = String(span);
 }
 
 function drawLegend(ui, series) {
@@ -219,28 +255,34 @@ function drawLegend(ui, series) {
     h("span", { class: `nnhp-key nnhp-key-${kind}` }, h("i"), kind === "best" ? `${text} (#${best.trial})` : text)));
 }
 
-function hover(ui, event) {
-  const matrix = ui.svg.getScreenCTM();
-  if (!matrix || !ui.points || !ui.points.length) return;
-  const p = new DOMPoint(event.clientX, event.clientY).matrixTransform(matrix.inverse());
-  let nearest = null, distance = Infinity;
-  for (const pt of ui.points) {
-    const d = (pt.x - p.x) ** 2 + (pt.y - p.y) ** 2;
-    if (d < distance) { distance = d; nearest = pt; }
-  }
-  if (!nearest || distance > 40 ** 2) { hideHover(ui); return; }
-  ui.marker.setAttribute("cx", nearest.x);
-  ui.marker.setAttribute("cy", nearest.y);
-  ui.marker.setAttribute("visibility", "visible");
-  ui.tooltip.textContent = `trial ${nearest.trial} · epoch ${nearest.epoch} · ${nearest.metric} ${fmt(nearest.value)}`;
+/** The tooltip's text: the trial under the pointer, the epoch, the metric's value and the trial's parameters. */
+export function hoverText(line, point, params) {
+  const names = params ? Object.entries(params).map(([k, v]) => `${k}=${paramText(v)}`).join(", ") : "";
+  return `trial ${line.trial} · epoch ${point.epoch} · ${line.metric} ${fmt(point.value)}${names ? ` · ${names}` : ""}`;
+}
+
+function hover(ui, model, event) {
   const box = ui.svg.getBoundingClientRect();
-  ui.tooltip.style.left = `${(nearest.x / CHART.width) * box.width + 8}px`;
-  ui.tooltip.style.top = `${(nearest.y / CHART.height) * box.height - 28}px`;
+  if (!ui.lines || !ui.lines.length) return;
+  const p = { x: event.clientX - box.left, y: event.clientY - box.top };
+  const found = nearestLine(ui.lines, p);
+  if (!found) { hideHover(ui); return; }
+  const { line, point } = found;
+  for (const l of ui.lines) l.group.classList.toggle("nnhp-hovered", l === line);
+  ui.marker.setAttribute("cx", point.x);
+  ui.marker.setAttribute("cy", point.y);
+  ui.marker.setAttribute("visibility", "visible");
+  const row = (model.get("trials") || []).find((r) => r.trial === line.trial);
+  ui.tooltip.textContent = hoverText(line, point, row && row.params);
   ui.tooltip.classList.add("nnhp-visible");
+  const width = ui.tooltip.offsetWidth;
+  ui.tooltip.style.left = `${Math.max(0, Math.min(point.x + 8, box.width - width))}px`;
+  ui.tooltip.style.top = `${Math.max(0, point.y - 28)}px`;
 }
 
 function hideHover(ui) {
   if (ui.marker) ui.marker.setAttribute("visibility", "hidden");
+  for (const l of ui.lines || []) l.group.classList.remove("nnhp-hovered");
   ui.tooltip.classList.remove("nnhp-visible");
 }
 
@@ -288,6 +330,23 @@ function drawTable(ui, model, view) {
     body.append(tr);
   }
   ui.table.replaceChildren(head, body);
+  pinKeyColumns(ui.table);
+}
+
+/** The leaderboard's key columns (trial, state, score) stay at the left while the rest scrolls: each is sticky
+ * at the summed width of those before it. */
+function pinKeyColumns(table) {
+  let left = 0;
+  KEY_COLUMNS.forEach((key, k) => {
+    const cells = table.querySelectorAll(`[data-key="${key}"]`);
+    if (!cells.length) return;
+    for (const cell of cells) {
+      cell.classList.add("nnhp-key-col");
+      cell.classList.toggle("nnhp-key-last", k === KEY_COLUMNS.length - 1);
+      cell.style.left = `${left}px`;
+    }
+    left += cells[0].getBoundingClientRect().width;
+  });
 }
 
 function drawHeader(ui, model, view) {
@@ -366,7 +425,7 @@ function drawControls(ui, model, view) {
 function render({ model, el }) {
   const constants = model.get("constants");
   const ui = buildSkeleton(constants);
-  const view = { sort: null, logY: false, clockAt: performance.now(), frame: 0, noticeSeq: undefined, stopClicked: null,
+  const view = { sort: null, scalePick: null, clockAt: performance.now(), frame: 0, noticeSeq: undefined, stopClicked: null,
     constants };
   ui.path.value = model.get("export_path");
 
@@ -376,7 +435,7 @@ function render({ model, el }) {
     ui.root.dataset.status = model.get("status") || "";
     drawHeader(ui, model, view);
     const series = chartSeries(model.get("curves") || [], model.get("running") || [], model.get("best") || {});
-    drawChart(ui, series, view.logY);
+    drawChart(ui, series, view);
     drawLegend(ui, series);
     drawExplore(ui.explore, model, view, selectionChanged);
     drawTable(ui, model, view);
@@ -392,8 +451,8 @@ function render({ model, el }) {
   };
   const onClock = () => { view.clockAt = performance.now(); };
 
-  ui.logToggle.addEventListener("change", () => { view.logY = ui.logToggle.checked; draw(); });
-  ui.svg.addEventListener("mousemove", (event) => hover(ui, event));
+  ui.logToggle.addEventListener("change", () => { view.scalePick = ui.logToggle.checked ? "log" : "linear"; draw(); });
+  ui.svg.addEventListener("mousemove", (event) => hover(ui, model, event));
   ui.svg.addEventListener("mouseleave", () => hideHover(ui));
   ui.copy.addEventListener("click", async () => {
     const ok = await copyText(ui.code.dataset.code);
@@ -420,9 +479,26 @@ function render({ model, el }) {
   for (const name of constants.synced) model.on(`change:${name}`, schedule);
   model.on("change:clock", onClock);
   const timer = setInterval(() => tick(ui, model, view), 1000);
+  // The chart is drawn at the width its box has (text keeps its size at any width): redrawn when that changes.
+  // The Explore panel's parallel coordinates likewise take the panel's width.
+  const resized = new ResizeObserver((entries) => {
+    for (const entry of entries) {
+      const width = Math.floor(entry.contentRect.width);
+      if (entry.target === ui.boardBox) { pinKeyColumns(ui.table); continue; }
+      const owner = entry.target === ui.chartArea ? ui : ui.explore;
+      if (width > 0 && Math.max(260, Math.min(820, width)) !== owner.width) {
+        owner.width = Math.max(260, Math.min(820, width));
+        schedule();
+      }
+    }
+  });
+  resized.observe(ui.chartArea);
+  resized.observe(ui.explore.root);
+  resized.observe(ui.boardBox);
   el.append(ui.root);
   draw();
   return () => {
+    resized.disconnect();
     clearInterval(timer);
     if (view.frame) cancelAnimationFrame(view.frame);
     for (const name of constants.synced) model.off(`change:${name}`, schedule);

@@ -5,8 +5,10 @@
 // spec around the selection; Run again sends the edited spec to run as the next round.
 
 import { copyText, h, s } from "./dom.js";
-import { fmt } from "./format.js";
+import { fmt, paramText } from "./format.js";
+import { fencedRange, niceTicks } from "./scale.js";
 
+/** Parallel coordinates: height and margins; the width is the panel's, measured by dashboard.js. */
 const PC = { width: 640, height: 230, top: 28, bottom: 34, left: 40, right: 60 };
 const SCATTER = { width: 210, height: 150, left: 50, right: 14, top: 8, bottom: 30 };
 const SCORE_KEY = "__score__";
@@ -60,8 +62,35 @@ export function exploreAxes(data) {
   });
   const score = { name: data.objective || "score", log: false, labels: null, low: null, high: null };
   const scores = (data.scores || []).map((v) => (v === null ? null : v));
-  axes.push({ key: SCORE_KEY, name: score.name, param: score, positions: scores, extent: axisExtent(score, scores) });
+  // One bad trial must not squeeze the others: the score axis spans the scores within Tukey's fences;
+  // a score outside is drawn at the axis's end.
+  const fenced = fencedRange(scores) || [];
+  axes.push({ key: SCORE_KEY, name: score.name, param: score, positions: scores, extent: axisExtent(score, fenced) });
   return axes;
+}
+
+/** A position kept inside its axis's extent (an outlier sits at the end it passed). */
+function clampTo(axis, v) {
+  return Math.max(axis.extent[0], Math.min(axis.extent[1], v));
+}
+
+/** The index of the best trial (lowest score, or highest when maximizing), or -1. */
+export function bestIndex(data) {
+  let best = -1;
+  (data.scores || []).forEach((v, i) => {
+    if (v === null || v === undefined) return;
+    if (best < 0 || (data.minimize !== false ? v < data.scores[best] : v > data.scores[best])) best = i;
+  });
+  return best;
+}
+
+/** A trial's tooltip: its number, its score and its parameters. */
+export function trialText(data, i) {
+  const params = (data.params || []).map((p) => {
+    const v = p.values[i];
+    return v === null || v === undefined ? null : `${p.name}=${p.labels ? p.labels[v] : paramText(v)}`;
+  }).filter(Boolean);
+  return `trial ${data.trials[i]} · ${data.objective || "score"} ${fmt(data.scores[i])}${params.length ? ` · ${params.join(", ")}` : ""}`;
 }
 
 /** Trial numbers inside every brush (null when nothing is brushed: everything counts). */
@@ -97,10 +126,12 @@ export function buildExplore(constants) {
   ui.importances = h("div", { class: "nnhp-importances" });
   ui.importanceNote = h("div", { class: "nnhp-importance-note" });
   ui.scatters = h("div", { class: "nnhp-scatters" });
-  ui.parallel = s("svg", { class: "nnhp-parallel", viewBox: `0 0 ${PC.width} ${PC.height}`, role: "img" });
+  ui.parallel = s("svg", { class: "nnhp-parallel", role: "img" });
+  ui.width = PC.width;
   ui.refineButton = h("button", { class: "nnhp-refine", type: "button", text: "Refine" });
   ui.refineSource = h("span", { class: "nnhp-refine-source" });
-  ui.spec = h("textarea", { class: "nnhp-refine-spec", rows: "6", spellcheck: "false" });
+  ui.spec = h("textarea", { class: "nnhp-refine-spec", rows: "6", spellcheck: "false", wrap: "off",
+    placeholder: "Click Refine for a narrower spec around the best or the selected trials, or type one." });
   ui.strategy = h("select", { class: "nnhp-round-strategy" }, ...constants.strategies.map((n) => h("option", { value: n, text: n })));
   ui.trials = h("input", { class: "nnhp-round-trials", type: "number", min: "1", step: "1",
     value: String(constants.round_trials) });
@@ -114,7 +145,7 @@ export function buildExplore(constants) {
       ui.selectionText, ui.clear),
     section("What mattered", ui.importances, ui.importanceNote),
     section("Score against each parameter (drag across a plot to select)", ui.scatters),
-    section("Parallel coordinates (drag along an axis to select)", ui.parallel),
+    section("Parallel coordinates (drag along an axis to select)", ui.legend = h("div", { class: "nnhp-pc-legend" }), ui.parallel),
     section("Refine and run again",
       h("div", { class: "nnhp-refine-tools" }, ui.refineButton, ui.refineSource),
       ui.spec,
@@ -132,8 +163,9 @@ function drawImportances(ui, payload) {
     return;
   }
   ui.importanceNote.textContent = payload.error || (values.length
-    ? "fANOVA importances (Optuna); a conditional parameter is scored over the trials where it was active."
+    ? `${payload.caveat ? `${payload.caveat} ` : ""}fANOVA importances (Optuna); a conditional parameter is scored over the trials where it was active.`
     : "");
+  ui.importanceNote.dataset.caveat = payload.caveat ? "yes" : "";
   const top = Math.max(1e-12, ...values.map(([, v]) => v));
   for (const [name, value] of values) {
     const fill = h("div", { class: "nnhp-importance-fill" });
@@ -183,24 +215,32 @@ function brushable(liveSvg, axisKey, toPosition, vertical, onBrush) {
 function drawParallel(ui, data, axes, brushes, chosen, onBrush) {
   const svg = ui.parallel;
   svg.replaceChildren();
+  const W = ui.width;
+  for (const [k, v] of [["width", W], ["height", PC.height], ["viewBox", `0 0 ${W} ${PC.height}`]]) svg.setAttribute(k, v);
   const n = axes.length;
-  const x = (k) => PC.left + (n === 1 ? 0.5 : k / (n - 1)) * (PC.width - PC.left - PC.right);
+  const x = (k) => PC.left + (n === 1 ? 0.5 : k / (n - 1)) * (W - PC.left - PC.right);
   const y = (axis, v) => PC.top + (1 - (v - axis.extent[0]) / (axis.extent[1] - axis.extent[0])) * (PC.height - PC.top - PC.bottom);
-  const scores = (data.scores || []).filter((v) => v !== null);
-  const lo = Math.min(...scores), hi = Math.max(...scores);
+  const scoreAxis = axes[axes.length - 1];
+  const [lo, hi] = scoreAxis.extent;
+  const best = bestIndex(data);
+  let bestLine = null;
   const lines = s("g", { class: "nnhp-pc-lines" });
   (data.trials || []).forEach((trial, i) => {
     let d = "";
     axes.forEach((axis, k) => {
       const v = axis.positions[i];
       if (v === null || v === undefined) return;
-      d += `${d ? "L" : "M"}${x(k).toFixed(1)},${y(axis, v).toFixed(1)}`;
+      d += `${d ? "L" : "M"}${x(k).toFixed(1)},${y(axis, clampTo(axis, v)).toFixed(1)}`;
     });
     const on = !chosen || chosen.has(trial);
-    const line = s("path", { d, class: `nnhp-pc-line${on ? " nnhp-on" : " nnhp-off"}`, "data-trial": trial });
+    const line = s("path", { d, class: `nnhp-pc-line${on ? " nnhp-on" : " nnhp-off"}${i === best ? " nnhp-pc-best" : ""}`,
+      "data-trial": trial });
+    line.append(s("title", {}, trialText(data, i)));
     if (on) line.style.stroke = scoreColour(data.scores[i], lo, hi, data.minimize !== false);
+    if (i === best) bestLine = line;
     lines.append(line);
   });
+  if (bestLine) lines.append(bestLine);  // drawn last, on top
   svg.append(lines);
   axes.forEach((axis, k) => {
     const g = s("g", { class: "nnhp-pc-axis", "data-param": axis.key });
@@ -233,19 +273,23 @@ function drawScatters(ui, data, axes, brushes, chosen, onBrush) {
   const scoreAxis = axes[axes.length - 1];
   const W = SCATTER.width, H = SCATTER.height;
   const yOf = (v) => SCATTER.top + (1 - (v - scoreAxis.extent[0]) / (scoreAxis.extent[1] - scoreAxis.extent[0])) * (H - SCATTER.top - SCATTER.bottom);
+  const best = bestIndex(data);
+  const [ylo, yhi] = scoreAxis.extent;
+  const scoreTicks = niceTicks(ylo, yhi, 3).ticks.filter((t) => t >= ylo && t <= yhi);
   for (const axis of axes.slice(0, -1)) {
-    const svg = s("svg", { class: "nnhp-scatter", viewBox: `0 0 ${W} ${H}`, "data-param": axis.key, role: "img" });
+    const svg = s("svg", { class: "nnhp-scatter", width: W, height: H, viewBox: `0 0 ${W} ${H}`, "data-param": axis.key, role: "img" });
     const xOf = (v) => SCATTER.left + ((v - axis.extent[0]) / (axis.extent[1] - axis.extent[0])) * (W - SCATTER.left - SCATTER.right);
     const brush = brushes.get(axis.key);
     if (brush) {
       svg.append(s("rect", { x: xOf(brush[0]), width: Math.max(1, xOf(brush[1]) - xOf(brush[0])), y: SCATTER.top,
         height: H - SCATTER.top - SCATTER.bottom, class: "nnhp-brush" }));
     }
-    for (const t of axisTicks(scoreAxis)) {
-      const label = s("text", { x: SCATTER.left - 4, y: yOf(t) + 4, "text-anchor": "end", class: "nnhp-axis-text" });
-      label.textContent = fmt(t);
-      svg.append(label);
+    for (const t of scoreTicks) {
+      svg.append(s("line", { x1: SCATTER.left, x2: W - SCATTER.right, y1: yOf(t), y2: yOf(t), class: "nnhp-grid" }));
+      svg.append(s("text", { x: SCATTER.left - 4, y: yOf(t) + 4, "text-anchor": "end", class: "nnhp-axis-text" }, fmt(t)));
     }
+    svg.append(s("text", { x: 0, y: 0, "text-anchor": "middle", class: "nnhp-axis-text nnhp-scatter-yname",
+      transform: `translate(10 ${(SCATTER.top + H - SCATTER.bottom) / 2}) rotate(-90)` }, scoreAxis.name));
     const ticks = axisTicks(axis);
     ticks.forEach((t, i) => {
       const edge = axis.param.labels ? "middle" : i === 0 ? "start" : "end";
@@ -262,8 +306,10 @@ function drawScatters(ui, data, axes, brushes, chosen, onBrush) {
       if (v === null || v === undefined || score === null) return;
       const jitter = axis.param.labels ? (((trial * 37) % 11) - 5) * 0.03 : 0;
       const on = !chosen || chosen.has(trial);
-      svg.append(s("circle", { cx: xOf(v + jitter), cy: yOf(score), r: 3.2, "data-trial": trial,
-        class: `nnhp-point${on ? " nnhp-on" : " nnhp-off"}` }));
+      const dot = s("circle", { cx: xOf(v + jitter), cy: yOf(clampTo(scoreAxis, score)), r: 3.2, "data-trial": trial,
+        class: `nnhp-point${on ? " nnhp-on" : " nnhp-off"}${i === best ? " nnhp-best-point" : ""}` });
+      dot.append(s("title", {}, trialText(data, i)));
+      svg.append(dot);
       points += 1;
     });
     svg.dataset.points = String(points);
@@ -303,6 +349,9 @@ export function drawExplore(ex, model, view, onSelection) {
     onSelection(done);
     if (done) sendSelection(model, view);
   };
+  const minimize = data.minimize !== false;
+  ex.legend.replaceChildren(`line colour: ${data.objective || "score"}, `, h("b", { text: "best" }),
+    h("i", { class: "nnhp-pc-ramp" }), `worst (${minimize ? "lower" : "higher"} is better); the thick line is the best trial, ◯ marks it in the scatters; hover a line or point for its trial`);
   drawScatters(ex, data, axes, view.brushes, chosen, onBrush);
   drawParallel(ex, data, axes, view.brushes, chosen, onBrush);
   const running = status === view.constants.running;
@@ -323,6 +372,13 @@ function sendSelection(model, view) {
   model.save_changes();
 }
 
+/** What the refined spec is around, in the Refine button's words: "around trials 0, 3, 4 (the top 25%)". */
+export function refineCaption(refine) {
+  if (!refine.around) return "";
+  const which = refine.selected && refine.selected.length ? "selected" : `the top ${Math.round(100 * refine.top)}%`;
+  return `around trial${refine.around.length === 1 ? "" : "s"} ${refine.around.join(", ")} (${which})`;
+}
+
 /** Put a new refined spec from Python into the editor (the user's edits stay until the next Refine). */
 function fillRefine(ex, model) {
   const refine = model.get("refine") || {};
@@ -332,10 +388,10 @@ function fillRefine(ex, model) {
     return;
   }
   ex.spec.value = refine.spec || "";
+  ex.spec.rows = Math.min(18, Math.max(4, ex.spec.value.split("\n").length));
   if (refine.strategy) ex.strategy.value = refine.strategy;
   if (refine.trials) ex.trials.value = String(refine.trials);
-  ex.refineSource.textContent = refine.selected && refine.selected.length
-    ? `around trials ${refine.selected.join(", ")}` : "around the best quarter of complete trials";
+  ex.refineSource.textContent = refineCaption(refine);
   ex.refineNotice.textContent = "";
   ex.refineNotice.dataset.kind = "";
 }

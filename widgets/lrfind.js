@@ -7,6 +7,16 @@
 
 import { copyText, h, s } from "./dom.js";
 
+/** The chart's legend: each line's kind and what it means. */
+const LEGEND = [
+  ["raw", "loss per batch"],
+  ["smooth", "smoothed loss"],
+  ["suggestion", "suggestion (minimum ÷ 10)"],
+  ["steepest", "steepest descent"],
+  ["chosen", "picked rate (lr.chosen)"],
+];
+
+/** The chart's height and margins; its width is its box's, measured (the text never scales with the drawing). */
 const CHART = { width: 640, height: 280, left: 56, right: 16, top: 22, bottom: 38 };
 const SLIDER_STEP = 0.02; // log10 units: about 4.7% per arrow key
 let charts = 0;
@@ -69,12 +79,15 @@ export function lossTicks(lo, hi) {
 }
 
 /** The chart's scales: log10 of the rate across [low, high], the loss across y_range. */
-function scales(model) {
+function scales(model, width = CHART.width) {
   const lrs = model.get("lrs") || [];
   let low = model.get("low"), high = model.get("high");
   if (!(low > 0 && high > 0) && lrs.length) { low = lrs[0]; high = lrs[lrs.length - 1]; }
   if (!(low > 0 && high > 0)) return null;
-  let a = Math.log10(low), b = Math.log10(high);
+  // The x axis spans the test's [start, end] from the first step (widened to a suggestion below start),
+  // so it does not rescale as the curve grows.
+  const start = model.get("start"), end = model.get("end");
+  let a = Math.log10(start > 0 ? Math.min(start, low) : low), b = Math.log10(end > 0 ? Math.max(end, high) : high);
   if (b - a < 1e-9) { a -= 0.5; b += 0.5; }
   const range = model.get("y_range") || [];
   let lo, hi;
@@ -86,7 +99,7 @@ function scales(model) {
     lo = Math.min(...values); hi = Math.max(...values);
     if (hi - lo < 1e-12) { lo -= 0.5; hi += 0.5; }
   }
-  const x0 = CHART.left, x1 = CHART.width - CHART.right, y0 = CHART.top, y1 = CHART.height - CHART.bottom;
+  const x0 = CHART.left, x1 = width - CHART.right, y0 = CHART.top, y1 = CHART.height - CHART.bottom;
   return {
     a, b, lo, hi, x0, x1, y0, y1, low, high,
     x: (lr) => x0 + ((Math.log10(lr) - a) / (b - a)) * (x1 - x0),
@@ -112,7 +125,8 @@ function buildSkeleton(clipId) {
   ui.title = h("span", { class: "nnhp-lrpick-title", text: "learning-rate range test" });
   ui.status = h("span", { class: "nnhp-lrpick-status" });
   ui.summary = h("div", { class: "nnhp-lrpick-summary" });
-  ui.svg = s("svg", { class: "nnhp-lrpick-chart", viewBox: `0 0 ${CHART.width} ${CHART.height}`, role: "img",
+  ui.width = CHART.width;
+  ui.svg = s("svg", { class: "nnhp-lrpick-chart", role: "img",
     "aria-label": "loss against learning rate" });
   ui.clipId = clipId;
   ui.readout = h("div", { class: "nnhp-lrpick-readout" });
@@ -130,17 +144,20 @@ function buildSkeleton(clipId) {
     text: "Click or drag on the chart, or use the slider, to pick a rate: lr.chosen follows." });
   ui.root = h("div", { class: "nnhp-lrpick" },
     h("div", { class: "nnhp-lrpick-header" }, ui.title, ui.status), ui.summary,
-    h("div", { class: "nnhp-lrpick-area" }, ui.svg, ui.readout), pick, ui.hint);
+    h("div", { class: "nnhp-lrpick-legend" }, ...LEGEND.map(([kind, text]) =>
+      h("span", { class: `nnhp-lrpick-key nnhp-lrpick-key-${kind}` }, h("i"), text))),
+    ui.area = h("div", { class: "nnhp-lrpick-area" }, ui.svg, ui.readout), pick, ui.hint);
   return ui;
 }
 
-/** A vertical marker line across the plot, labelled above the plot (row 0) or just inside its top (row 1). */
+/** A vertical marker line across the plot, labelled above the plot (row 0), just inside its top (row 1) or
+ * just above its bottom (row 2, clear of the handle). */
 function marker(sc, rate, kind, text, row = 0) {
   const px = sc.x(rate);
   const group = s("g", { class: `nnhp-lrpick-marker nnhp-lrpick-${kind}` });
   group.append(s("line", { x1: px, x2: px, y1: sc.y0, y2: sc.y1 }));
   const right = px > (sc.x0 + sc.x1) / 2;
-  const y = row === 0 ? sc.y0 - 6 : sc.y0 + 14;
+  const y = [sc.y0 - 6, sc.y0 + 14, sc.y1 - 12][row];
   group.append(s("text", { x: px + (right ? -4 : 4), y, "text-anchor": right ? "end" : "start" }, text));
   return group;
 }
@@ -148,10 +165,12 @@ function marker(sc, rate, kind, text, row = 0) {
 function drawChart(ui, model) {
   const svg = ui.svg;
   svg.replaceChildren();
-  const sc = scales(model);
+  const W = ui.width;
+  for (const [k, v] of [["width", W], ["height", CHART.height], ["viewBox", `0 0 ${W} ${CHART.height}`]]) svg.setAttribute(k, v);
+  const sc = scales(model, W);
   ui.scales = sc;
   if (!sc) {
-    svg.append(s("text", { x: CHART.width / 2, y: CHART.height / 2, "text-anchor": "middle", class: "nnhp-lrpick-axis" },
+    svg.append(s("text", { x: W / 2, y: CHART.height / 2, "text-anchor": "middle", class: "nnhp-lrpick-axis" },
       "the curve appears after the first steps"));
     svg.dataset.points = "0";
     return;
@@ -188,13 +207,15 @@ function drawChart(ui, model) {
   svg.append(curves);
 
   const steepest = model.get("steepest"), suggestion = model.get("suggestion"), chosen = model.get("chosen");
-  if (steepest > 0) svg.append(marker(sc, steepest, "steepest", `steepest ${literal(steepest)}`, 1));
-  if (suggestion > 0) svg.append(marker(sc, suggestion, "suggestion", `suggestion ${literal(suggestion)}`));
+  // The pick is drawn first and labelled at the bottom: the suggestion's line and label stay visible over it.
   if (chosen > 0) {
-    const picked = marker(sc, chosen, "chosen", "");
+    const same = chosen === suggestion;
+    const picked = marker(sc, chosen, "chosen", same ? "picked: the suggestion" : `picked ${literal(chosen)}`, 2);
     picked.append(s("path", { d: `M${sc.x(chosen) - 6},${sc.y1}l6,-8l6,8z`, class: "nnhp-lrpick-handle" }));
     svg.append(picked);
   }
+  if (steepest > 0) svg.append(marker(sc, steepest, "steepest", `steepest ${literal(steepest)}`, 1));
+  if (suggestion > 0) svg.append(marker(sc, suggestion, "suggestion", `suggestion ${literal(suggestion)}`));
   ui.overlay = s("rect", { x: sc.x0, y: sc.y0, width: sc.x1 - sc.x0, height: sc.y1 - sc.y0,
     class: "nnhp-lrpick-overlay" });
   svg.append(ui.overlay);
@@ -215,7 +236,7 @@ function drawControls(ui, model, constants) {
   ui.root.dataset.status = status;
   ui.status.textContent = running
     ? `running · step ${lrs.length} of ${model.get("steps") || "?"}${lrs.length ? ` · lr ${literal(lrs[lrs.length - 1])}` : ""}`
-    : status;
+    : status === constants.diverged ? `done: the loss ${status}, as the test intends` : status;
   ui.status.dataset.status = status;
   ui.summary.textContent = running ? "" : (model.get("summary") || "").replace(/^lrfind: /, "");
   const text = literal(chosen);
@@ -273,8 +294,8 @@ function render({ model, el }) {
     if (!at) return;
     ui.readout.textContent = `lr ${literal(at.rate)}`;
     const box = ui.svg.getBoundingClientRect();
-    ui.readout.style.left = `${(at.x / CHART.width) * box.width + 8}px`;
-    ui.readout.style.top = `${(at.y / CHART.height) * box.height - 26}px`;
+    ui.readout.style.left = `${Math.min(at.x + 8, box.width - ui.readout.offsetWidth)}px`;
+    ui.readout.style.top = `${at.y - 26}px`;
     ui.readout.classList.add("nnhp-lrpick-visible");
   };
 
@@ -319,9 +340,15 @@ function render({ model, el }) {
   });
 
   for (const name of constants.synced) model.on(`change:${name}`, schedule);
+  const resized = new ResizeObserver(([entry]) => {
+    const width = Math.floor(entry.contentRect.width);
+    if (width > 0 && Math.max(260, width) !== ui.width) { ui.width = Math.max(260, width); schedule(); }
+  });
+  resized.observe(ui.area);
   el.append(ui.root);
   draw();
   return () => {
+    resized.disconnect();
     if (view.frame) cancelAnimationFrame(view.frame);
     for (const name of constants.synced) model.off(`change:${name}`, schedule);
   };

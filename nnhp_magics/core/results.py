@@ -211,6 +211,8 @@ class SearchRecord:
         self._error: BaseException | None = None
         self._follow_up: Callable[..., SearchRecord] | None = None
         self._subscribe: Callable[[Callable[[Any], None]], None] | None = None
+        #: The execution count of the cell whose dashboard already shows this search's static result (or None).
+        self.shown_in_cell: int | None = None
 
     @property
     def trials(self) -> list[Trial]:

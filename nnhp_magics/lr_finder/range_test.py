@@ -126,6 +126,14 @@ class LRFindResult:
             found = f"suggestion {rate_literal(self.suggestion)} ({steepest}loss minimum at {rate_literal(minimum)})"
         return f"lrfind: {found}; {self._ending()}"
 
+    def picked_line(self) -> str:
+        """The rate a search takes from ``lr.chosen``: "lr.chosen = 0.003 (picked on the chart)", or the suggestion's."""
+        chosen = self.chosen
+        if chosen is None:
+            return "lr.chosen = None (no suggestion to start from)"
+        how = "the suggestion" if chosen == self.suggestion else "picked"
+        return f"lr.chosen = {rate_literal(chosen)} ({how})"
+
     def _ending(self) -> str:
         ran = f"{len(self.lrs)}/{self.steps} steps"
         if self.stopped == DIVERGED and self.lrs:
@@ -135,7 +143,7 @@ class LRFindResult:
         return f"{ran}, lr {self.start:.2g} to {self.end:.2g}"
 
     def plot(self, ax: Any = None) -> Any:
-        """A matplotlib figure of loss against learning rate (log x), the suggestion marked."""
+        """A matplotlib figure of loss against learning rate (log x), the suggestion (and a rate picked apart from it) marked."""
         if ax is None:
             from matplotlib.figure import Figure
 
@@ -147,6 +155,9 @@ class LRFindResult:
             ax.axvline(self.suggestion, color="#d62728", linestyle="--", label=f"suggestion {rate_literal(self.suggestion)}")
         if self.steepest is not None:
             ax.axvline(self.steepest, color="#2ca02c", linestyle=":", label=f"steepest {rate_literal(self.steepest)}")
+        chosen = self.chosen
+        if chosen is not None and chosen != self.suggestion:
+            ax.axvline(chosen, color="#6a3d9a", linestyle="-", label=f"picked {rate_literal(chosen)}")
         ax.set_xscale("log")
         limits = y_limits(self.losses, self.smoothed, self.diverge)
         if limits is not None:
@@ -192,6 +203,9 @@ def run_lrfind(
     first steps, both are None and an :class:`LRFindWarning` says why. Every step
     emits ``RangeTestStep``; the run ends with ``RangeTestEnded`` or ``RangeTestFailed``.
     """
+    from nnhp_magics.training import backend
+
+    backend.keras()  # started before BUILD runs: TensorFlow's start-up lines stay out of the cell
     make_model = model_factory(build, params)
     first, batches = _peek(training_batches(x, y, batch_size))
     model = make_model()
@@ -464,13 +478,17 @@ def failure_summary(result: LRFindResult, reason: str) -> str:
 
 
 def y_limits(losses: list[float], smoothed: list[float], diverge: float) -> tuple[float, float] | None:
-    """A y range that shows the descent and the turn without the divergence flattening it."""
+    """A y range that shows the whole descent and the turn without the divergence flattening it."""
     values = [v for v in losses + smoothed if math.isfinite(v)]
     finite_smooth = [v for v in smoothed if math.isfinite(v)]
     if not values or not finite_smooth:
         return None
     low = min(values)
-    high = min(max(values), max(finite_smooth[0], diverge * min(finite_smooth)))
+    # Everything up to the smoothed minimum (the whole drop, its noisy start included), and above it at most
+    # `diverge` times that minimum: the divergence after it does not flatten the drop.
+    turn = smoothed.index(min(finite_smooth)) + 1
+    drop = [v for v in losses[:turn] + smoothed[:turn] if math.isfinite(v)]
+    high = min(max(values), max(max(drop), diverge * min(finite_smooth)))
     if high <= low:
         return None
     margin = 0.05 * (high - low)

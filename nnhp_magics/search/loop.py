@@ -169,7 +169,11 @@ def plan_search(
     iterations: int = 1,
     namespace: dict[str, Any],
 ) -> SearchPlan:
-    """Check every input, prepare the data, strategy and fit settings, open the storage and the cluster: no training yet."""
+    """Check every input, prepare the data, strategy and fit settings, open the storage and the cluster: no training yet.
+
+    Keras starts first, before any check builds a model: TensorFlow's start-up lines stay out of the cell.
+    """
+    backend.keras()
     check_values(
         dict(cv=cv, trials=trials, epochs=epochs, patience=patience, batch_size=batch_size, timeout=timeout,
              keep_models=keep_models, workers=workers, warmup=warmup, pack=pack, factor=factor, iterations=iterations)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import sys
 import tempfile
 import threading
 from collections.abc import Iterator
@@ -18,13 +19,54 @@ from typing import Any
 
 from nnhp_magics.errors import NnhpError
 
+#: Set to 1 to let TensorFlow's start-up lines through (see :func:`keras`).
+SHOW_TF_LOGS = "NNHP_TF_LOGS"
+_started = False
+
 
 def keras() -> ModuleType:
-    """Import and return Keras, quieting TensorFlow's C++ start-up chatter unless the user chose a level."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    import keras as keras_module
+    """Import and return Keras; the first call also starts the backend's devices.
 
+    TensorFlow writes its start-up lines (absl's "before absl::InitializeLog()" notice,
+    CPU feature and CUDA driver lines, "failed call to cuInit" on machines without a GPU)
+    from C++ straight to file descriptor 2, which Jupyter shows in red in the cell that
+    happens to run first. That descriptor points at /dev/null during the import and the
+    device start only, unless ``NNHP_TF_LOGS=1``; Python's own ``sys.stderr`` is untouched.
+    """
+    global _started
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if _started:
+        import keras as keras_module
+
+        return keras_module
+    with contextlib.nullcontext() if os.environ.get(SHOW_TF_LOGS) == "1" else _quiet_fd2():
+        import keras as keras_module
+
+        if keras_module.backend.backend() == "tensorflow":
+            import tensorflow as tf
+
+            tf.config.list_physical_devices()
+    _started = True
     return keras_module
+
+
+@contextlib.contextmanager
+def _quiet_fd2() -> Iterator[None]:
+    """Point file descriptor 2 at /dev/null for the block (C-level writes only), then back."""
+    sys.stderr.flush()
+    try:
+        saved = os.dup(2)
+    except OSError:  # no descriptor 2 (a detached process): nothing to quiet
+        yield
+        return
+    null = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(null, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(null)
 
 
 def clear_session() -> None:

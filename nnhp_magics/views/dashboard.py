@@ -356,8 +356,11 @@ class Dashboard(anywidget.AnyWidget):  # type: ignore[misc]
             "refine_top": REFINE_TOP,
         }
 
-    def __repr__(self) -> str:
-        return "[nnhp-magics live dashboard: shown while its kernel runs; the search result follows below]"
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        """The widget's view only: the cell's static result below it is what text-only front ends and saved notebooks show."""
+        data, metadata = super()._repr_mimebundle_(**kwargs)
+        data["text/plain"] = ""  # present, so IPython adds no repr() of the widget either
+        return data, metadata
 
     def begin(self, search: SearchRecord, *, stoppable: bool) -> None:
         """Bind to a search (or its next round) under a fresh run id: an earlier click cannot reach this run."""
@@ -376,7 +379,8 @@ class Dashboard(anywidget.AnyWidget):  # type: ignore[misc]
             self.sent += 1
 
     def finish(self, snapshot: dict[str, Any]) -> None:
-        """The search ended: final values; Stop off, Export on when there is a best model; the Explore data."""
+        """The search ended: final values; Stop off, Export on when there is a best model; the Explore data
+        (the refine editor empty until Refine is clicked)."""
         with self.lock, self.hold_sync():
             self.show(snapshot)
             self.stoppable, self.stopping = False, False
@@ -384,7 +388,7 @@ class Dashboard(anywidget.AnyWidget):  # type: ignore[misc]
             if self.search is not None:
                 self.explore = trials_payload(self.search)
                 self.importances = {"values": [], "error": None, "pending": True}
-                self.refine = refine_payload(self.search)
+                self.refine = {}  # the editor stays empty until Refine is clicked
                 self.rounds = jsonable(self.search.rounds)
                 self.round_block = round_status(self.search)
         if self.search is not None:
@@ -505,9 +509,11 @@ def _int_or_none(value: Any) -> int | None:
 
 
 class Output(Protocol):
-    """Where the view puts the widget and, for background searches, the final static result."""
+    """Where the view puts the widget, and the static result of the search as each round ends."""
 
     def show(self, obj: Any) -> None: ...
+
+    def result(self, search: SearchRecord) -> None: ...
 
     def home(self) -> bool: ...
 
@@ -581,8 +587,7 @@ class DashboardView:
             return
         self.widget.finish(self.state.snapshot())
         self._last_sent = self.clock()
-        if self.background:
-            self.output.show(search)
+        self.output.result(search)
 
     def _send_soon(self) -> None:
         wait = self.interval - (self.clock() - self._last_sent)
@@ -608,12 +613,21 @@ class DashboardView:
 
 
 class CellOutput:
-    """Displays into the cell that started the search, also from the search's background thread."""
+    """Displays into the cell that started the search, also from the search's background thread.
+
+    The search's static result (``views/html.py``) is one output of that cell, kept
+    up to date through a display handle: each round's end redraws it, so a notebook
+    saved without widget state shows the search as it ended, every round included.
+    """
 
     def __init__(self, shell: Any) -> None:
+        from nnhp_magics.views.lrfind import current_cell
+
         self.shell = shell
         self.parent = shell.get_parent() if hasattr(shell, "get_parent") else None
         self.thread = threading.get_ident()
+        self.cell = current_cell()
+        self.handle: Any = None
 
     def home(self) -> bool:
         """Whether events arrive on the thread that ran the cell (a foreground search)."""
@@ -622,13 +636,30 @@ class CellOutput:
     def show(self, obj: Any) -> None:
         from IPython.display import display
 
+        self._in_cell(lambda: display(obj))
+
+    def result(self, search: SearchRecord) -> None:
+        """Show the search's static result below the dashboard, or redraw the one shown at an earlier round."""
+        from IPython.display import display
+
+        from nnhp_magics.views.html import search_html
+
+        bundle = {"text/html": search_html(search), "text/plain": search.summary()}
+        if self.handle is None:
+            self._in_cell(lambda: setattr(self, "handle", display(bundle, raw=True, display_id=True)))
+        else:
+            self._in_cell(lambda: self.handle.update(bundle, raw=True))
+        search.shown_in_cell = self.cell
+
+    def _in_cell(self, send: Callable[[], Any]) -> None:
+        """Run ``send`` with the outputs going to the search's cell (from any thread)."""
         set_parent = getattr(self.shell, "set_thread_parent", None)
         if self.home() or self.parent is None or set_parent is None:
-            display(obj)
+            send()
             return
         tokens = set_parent(self.parent)
         try:
-            display(obj)
+            send()
         finally:
             self.shell.reset_thread_parent(tokens)
 
@@ -641,6 +672,9 @@ class _Returned:
 
     def show(self, obj: Any) -> None:
         """Nothing to add: the explore widget is the cell's value, and updates itself."""
+
+    def result(self, search: SearchRecord) -> None:
+        """Nothing to add: the search's own cells show its static result."""
 
 
 def explore_widget(search: SearchRecord) -> Dashboard:

@@ -10,9 +10,10 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from nnhp_magics.core.results import SearchRecord
+from nnhp_magics.core.results import COMPLETE, SearchRecord
 from nnhp_magics.errors import NnhpError, SpecError
 from nnhp_magics.search.analysis import (
+    choose_trials,
     importances,
     magic_head,
     parallel_coordinates_data,
@@ -62,19 +63,30 @@ def trials_payload(search: SearchRecord) -> dict[str, Any]:
     }
 
 
+#: Below this many complete trials, importances come with a caveat: fANOVA's forest has little to learn from.
+ROUGH_IMPORTANCES = 10
+
+
 def importances_payload(search: SearchRecord) -> dict[str, Any]:
-    """Parameter importances by fANOVA, largest first, or the reason there are none yet."""
+    """Parameter importances by fANOVA, largest first, or the reason there are none yet; a caveat when few trials."""
     try:
         values = importances(search)
     except NnhpError as exc:
-        return {"values": [], "error": str(exc)}
-    return {"values": [[name, _number(value) or 0.0] for name, value in values.items()], "error": None}
+        return {"values": [], "error": str(exc), "caveat": None}
+    complete = sum(t.state == COMPLETE for t in search.trials)
+    caveat = (
+        f"Only {complete} complete trials: importances from fewer than {ROUGH_IMPORTANCES} are rough; "
+        "run more trials before trusting the order." if complete < ROUGH_IMPORTANCES else None
+    )
+    return {"values": [[name, _number(value) or 0.0] for name, value in values.items()], "error": None, "caveat": caveat}
 
 
 def refine_payload(search: SearchRecord, selected: list[int] | None = None, top: float = 0.25) -> dict[str, Any]:
-    """The refined spec around ``selected`` trials (else the top fraction), and the magic line to copy it as a cell."""
+    """The refined spec around ``selected`` trials (else the top fraction), the trials it is around (``around``),
+    and the magic line to copy it as a cell."""
     try:
         spec = refine_spec(search_space(search), search.trials, search.objective, top=top, selected=selected or None)
+        around = [t.number for t in choose_trials(search.trials, search.objective, top=top, selected=selected or None)]
     except (NnhpError, SpecError) as exc:
         return {"spec": "", "line": None, "error": str(exc), "selected": list(selected or [])}
     line = magic_head(search)
@@ -87,6 +99,8 @@ def refine_payload(search: SearchRecord, selected: list[int] | None = None, top:
         "trials": DEFAULT_ROUND_TRIALS,
         "error": None,
         "selected": list(selected or []),
+        "around": around,
+        "top": top,
     }
 
 

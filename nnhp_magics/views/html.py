@@ -55,6 +55,9 @@ def search_html(search: SearchRecord, *, with_plot: bool = True, max_rows: int =
         )
     parts = [_STYLE, '<div class="nnhp-static">']
     parts.append(f"<b>nnhp-magics {html.escape(search.strategy)} search</b> &mdash; {html.escape(search.summary())}")
+    if len(search.rounds) > 1:
+        rounds = "; ".join(f"round {r['round']}: {r['trials']} trials ({r['strategy']})" for r in search.rounds)
+        parts.append(f'<p class="nnhp-rounds">{html.escape(rounds)}</p>')
     best = search.best_trial_or_none
     if best is not None:
         parts.append(f"<p>Best parameters: <code>{html.escape(format_params(best.params))}</code></p>")
@@ -77,3 +80,14 @@ def search_html(search: SearchRecord, *, with_plot: bool = True, max_rows: int =
     parts.append("</div>")
     return "\n".join(parts)
 
+
+
+def display_search(search: SearchRecord) -> None:
+    """``display(search)``: the static view and the text line, unless this cell's dashboard already shows them."""
+    from IPython.display import display
+
+    from nnhp_magics.views.lrfind import current_cell
+
+    if search.shown_in_cell is not None and search.shown_in_cell == current_cell():
+        return
+    display({"text/html": search_html(search), "text/plain": repr(search)}, raw=True)

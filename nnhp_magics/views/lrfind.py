@@ -22,9 +22,20 @@ LIVE_SHARE = 0.1
 
 
 def static_html(result: LRFindResult) -> str:
-    """The summary and the plot as a base64 PNG, in a ``div.nnhp-lrfind``."""
+    """The summary, the rate picked (``lr.chosen``) and the plot as a base64 PNG, in a ``div.nnhp-lrfind``."""
+    if not result.lrs:
+        return f'<div class="nnhp-lrfind"><p>{html.escape(result.summary())}</p></div>'
     image = f'<img alt="loss against learning rate" src="data:image/png;base64,{figure_png_base64(result.plot())}">'
-    return f'<div class="nnhp-lrfind"><p>{html.escape(result.summary())}</p>{image if result.lrs else ""}</div>'
+    return (
+        f'<div class="nnhp-lrfind"><p>{html.escape(result.summary())}</p>'
+        f'<p class="nnhp-lrfind-chosen">{html.escape(result.picked_line())}</p>{image}</div>'
+    )
+
+
+def static_bundle(result: LRFindResult) -> dict[str, str]:
+    """The static view as a raw display bundle: the HTML, and its two lines as text."""
+    text = result.summary() if not result.lrs else f"{result.summary()}\n{result.picked_line()}"
+    return {"text/html": static_html(result), "text/plain": text}
 
 
 def repr_html(result: LRFindResult) -> str | None:

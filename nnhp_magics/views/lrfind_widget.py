@@ -19,9 +19,9 @@ from typing import Any
 import anywidget
 import traitlets
 
-from nnhp_magics.lr_finder.range_test import FAILED, LRFindResult, clip_rate, failure_summary, y_limits
+from nnhp_magics.lr_finder.range_test import DIVERGED, FAILED, LRFindResult, clip_rate, failure_summary, y_limits
 from nnhp_magics.views.frontend import bundle_file, redrawn_traits
-from nnhp_magics.views.lrfind import LiveView, current_cell, static_html
+from nnhp_magics.views.lrfind import LiveView, current_cell, static_bundle
 
 #: The chart's status while the range test runs; then the result's ``stopped``, or FAILED.
 RUNNING = "running"
@@ -42,6 +42,9 @@ class LRFindWidget(anywidget.AnyWidget):  # type: ignore[misc]
 
     status = traitlets.Unicode(RUNNING).tag(sync=True)
     steps = traitlets.Int(0).tag(sync=True)
+    #: The rates the test runs from and to: the x axis spans them from the first step, so it never rescales.
+    start = traitlets.Float(None, allow_none=True).tag(sync=True)
+    end = traitlets.Float(None, allow_none=True).tag(sync=True)
     lrs = traitlets.List().tag(sync=True)
     losses = traitlets.List().tag(sync=True)
     smoothed = traitlets.List().tag(sync=True)
@@ -55,12 +58,15 @@ class LRFindWidget(anywidget.AnyWidget):  # type: ignore[misc]
     #: Names the front end takes from Python instead of restating them: the traits it redraws on, the statuses.
     constants = traitlets.Dict().tag(sync=True)
 
-    def __repr__(self) -> str:
-        return "[nnhp-magics lrfind chart: interactive while its kernel runs; the static plot follows]"
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        """The widget's view only: the static view below it is what text-only front ends and saved notebooks show."""
+        data, metadata = super()._repr_mimebundle_(**kwargs)
+        data["text/plain"] = ""  # present, so IPython adds no repr() of the widget either
+        return data, metadata
 
     @traitlets.default("constants")
     def _constants(self) -> dict[str, Any]:
-        return {"synced": redrawn_traits(LRFindWidget), "running": RUNNING, "failed": FAILED}
+        return {"synced": redrawn_traits(LRFindWidget), "running": RUNNING, "failed": FAILED, "diverged": DIVERGED}
 
     def set_state(self, sync_data: dict[str, Any]) -> None:
         """The browser's update; a chosen rate that is not a finite number (a malformed message) is logged and dropped."""
@@ -81,6 +87,7 @@ class LRFindWidget(anywidget.AnyWidget):  # type: ignore[misc]
         """The curve so far, in one message."""
         with self.hold_sync():
             self.steps = result.steps
+            self.start, self.end = result.start, result.end
             self.lrs = list(result.lrs)
             self.losses = _finite(result.losses)
             self.smoothed = _finite(result.smoothed)
@@ -127,11 +134,13 @@ class WidgetView(LiveView):
         self.updates += 1
 
     def close(self, result: LRFindResult) -> None:
-        """Final values to the chart, the result bound to it, and the static view once in the cell below it."""
+        """Final values to the chart, the result bound to it, and the static view in the cell below it,
+        redrawn at each pick so that a saved notebook shows the rate picked last."""
         from IPython.display import display
 
         self.handle.finish(result)
         result.widget = self.handle
-        display({"text/html": static_html(result), "text/plain": result.summary()}, raw=True)
+        static = display(static_bundle(result), raw=True, display_id=True)
+        self.handle.observe(lambda _change: static.update(static_bundle(result), raw=True), names="chosen")
         result.shown_in_cell = current_cell()
         self.updates += 1

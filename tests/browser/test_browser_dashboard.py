@@ -205,6 +205,7 @@ def test_every_leaderboard_row_reads_at_4_5_to_1_in_the_light_and_dark_themes(no
                 use_theme(notebook, theme)
             ratio, where = dash.element_handle().evaluate(JS_LOWEST_CONTRAST)
             shot(dash.locator("table.nnhp-board"), f"dashboard_board_{theme.split()[-1].lower()}.png")
+            shot(dash, f"dashboard_{theme.split()[-1].lower()}.png")
             assert ratio >= 4.5, f"{theme}: text contrast {ratio:.2f}:1 in {where}"
     finally:
         if notebook.evaluate("() => document.body.dataset.jpThemeName") != "JupyterLab Light":

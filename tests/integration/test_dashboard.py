@@ -19,6 +19,7 @@ from nnhp_magics.core.results import FINISHED_STATES, RUNNING, Trial, parse_obje
 from nnhp_magics.search.rounds import DEFAULT_ROUND_TRIALS
 from nnhp_magics.search.strategies import STRATEGIES
 from nnhp_magics.views.dashboard import (
+    CellOutput,
     Dashboard,
     DashboardState,
     DashboardView,
@@ -40,14 +41,18 @@ class FakeClock:
 
 
 class FakeOutput:
-    """Collects what the view displays; ``home`` says whether events come on the cell's thread."""
+    """Collects what the view displays, and the static results; ``home`` says whether events come on the cell's thread."""
 
     def __init__(self, home: bool = True) -> None:
         self.shown: list[Any] = []
+        self.results: list[str] = []
         self.at_home = home
 
     def show(self, obj: Any) -> None:
         self.shown.append(obj)
+
+    def result(self, search: Any) -> None:
+        self.results.append(search.summary())
 
     def home(self) -> bool:
         return self.at_home
@@ -318,14 +323,62 @@ def test_stop_is_offered_in_the_background_and_where_a_pump_runs():
         view.state.ended = 0.0
 
 
-def test_a_background_search_leaves_its_static_result_in_the_cell():
-    output = FakeOutput(home=False)
+@pytest.mark.parametrize("home", [True, False], ids=["foreground", "background"])
+def test_every_round_leaves_the_search_as_it_ended_in_the_cells_static_result(home):
+    output = FakeOutput(home=home)
     view = DashboardView(output)
     search = new_search()
     run_view(view, search, epochs=1)
     search.finish("done")
     view(SearchEnded(search, "done"))
-    assert output.shown == [view.widget, search]
+    assert output.shown == [view.widget] and output.results == [search.summary()]
+    view(SearchStarted(search))  # the next round of the same search: same widget, same static output redrawn
+    record = finished(0, "complete", 0.406, {"units": 8})
+    search.record_trial(record)
+    view(TrialFinished(record))
+    view(SearchEnded(search, "done"))
+    assert output.shown == [view.widget], "no second widget, no second static result"
+    assert len(output.results) == 2 and "0.406" in output.results[-1]
+
+
+class FakeHandle:
+    """What IPython's ``display(..., display_id=True)`` returns: records each update."""
+
+    def __init__(self, data: dict) -> None:
+        self.data = [data]
+
+    def update(self, data: dict, raw: bool = False) -> None:
+        self.data.append(data)
+
+
+def test_the_cells_static_result_is_one_display_updated_at_each_round(ip, monkeypatch):
+    handles: list[FakeHandle] = []
+
+    def display(obj: Any, raw: bool = False, display_id: bool = False) -> FakeHandle:
+        assert raw
+        handles.append(FakeHandle(obj))
+        return handles[-1]
+
+    monkeypatch.setattr("IPython.display.display", display)
+    output = CellOutput(ip)
+    search = new_search()
+    search.record_trial(finished(0, "complete", 0.5, {"units": 8}))
+    search.finish("done")
+    output.result(search)
+    search.record_trial(finished(1, "complete", 0.406, {"units": 4}))
+    output.result(search)
+    (handle,) = handles
+    assert [("0.406" in d["text/html"], "0.406" in d["text/plain"]) for d in handle.data] == [(False, False), (True, True)]
+    search._ipython_display_()
+    assert len(handles) == 1, "the cell's value does not repeat the static result"
+    monkeypatch.setattr(ip, "execution_count", ip.execution_count + 1)
+    search._ipython_display_()
+    assert "0.406" in handles[-1].data[0]["text/html"], "a later cell shows it"
+
+
+def test_the_widgets_text_fallback_is_no_plumbing_line():
+    data, _ = Dashboard()._repr_mimebundle_()
+    assert data["text/plain"] == "" and "application/vnd.jupyter.widget-view+json" in data
 
 
 def test_export_writes_the_best_model_once_the_search_ended(tmp_path):
@@ -348,12 +401,6 @@ def test_export_writes_the_best_model_once_the_search_ended(tmp_path):
     assert widget.notice["kind"] == "error" and "overwrite" in widget.notice["text"]
     widget._on_message(widget, {"type": "export", "run_id": widget.run_id, "path": " "}, [])
     assert widget.notice["kind"] == "error" and widget.notice["seq"] == 4
-
-
-def test_the_widget_never_shows_as_raw_widget_text():
-    widget = Dashboard()
-    text = widget._repr_mimebundle_()[0]["text/plain"]
-    assert "nnhp-magics live dashboard" in text and "Dashboard(" not in text and "Box(" not in text
 
 
 def test_a_terminal_shell_gets_the_text_view(ip):
@@ -683,3 +730,33 @@ def test_a_chosen_rate_that_is_not_a_number_keeps_the_last_one():
         assert widget.chosen == 0.01
     widget.chosen = 3.0
     assert widget.chosen == 1.0, "a rate past the range is clipped to it"
+
+
+def test_a_saved_notebook_shows_the_search_as_it_ended_and_the_rate_picked_last(tmp_path):
+    """Round 2 from a later cell and a pick on the lrfind chart redraw the earlier cells' static outputs."""
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.cells = [nbformat.v4.new_code_cell(c) for c in (
+        SETUP.replace("SLEEP = 0.3", "SLEEP = 0"),
+        SEARCH.format(options="--trials 2 -o search"),
+        "search.run_round('units = int(2, 8)', trials=2)\nprint(search.summary())",
+        "%lrfind build X y --steps 40 -o lr",
+        "lr.chosen = lr.suggestion / 3 if lr.suggestion else 1e-3\nprint(lr.picked_line())",
+    )]
+    nbclient.NotebookClient(nb, timeout=300, kernel_name="python3",
+                            resources={"metadata": {"path": str(tmp_path)}}).execute()
+    nbformat.write(nb, tmp_path / "saved.ipynb")
+    saved = nbformat.read(tmp_path / "saved.ipynb", as_version=4)
+    final = saved.cells[2].outputs[-1]["text"].strip()
+    static = [o["data"] for o in saved.cells[1].outputs if "nnhp-static" in o.get("data", {}).get("text/html", "")]
+    assert len(static) == 1, "one static result, redrawn in place"
+    assert static[0]["text/plain"] == final and "4 trials" in final, "the search as it ended after round 2"
+    assert not [o for o in saved.cells[1].outputs if o.output_type == "execute_result"], "no value stuck at round 1"
+    assert "round 2: 2 trials" in static[0]["text/html"]
+    assert all(o.get("data", {}).get("text/plain", "") == "" for o in saved.cells[1].outputs if WIDGET_VIEW in o.get("data", {}))
+    picked = saved.cells[4].outputs[-1]["text"].strip()
+    assert picked.endswith("(picked)")
+    lrfind_static = [o["data"] for o in saved.cells[3].outputs if "nnhp-lrfind" in o.get("data", {}).get("text/html", "")]
+    assert len(lrfind_static) == 1 and picked in lrfind_static[0]["text/plain"] and picked in lrfind_static[0]["text/html"]

@@ -29,6 +29,11 @@ def test_california_housing_notebook_runs_and_exports_a_loadable_model(tmp_path,
         for c in notebook.cells if c.cell_type == "code" for o in c.get("outputs", [])
     )
     assert "n_hidden" in texts and "learning_rate" in texts
+    streams = [o for c in notebook.cells if c.cell_type == "code" for o in c.get("outputs", []) if o.output_type == "stream"]
+    startup = ("absl::InitializeLog", "cuInit", "cuda drivers", "cpu_feature_guard", "oneDNN")
+    noisy = [o["text"][:200] for o in streams if any(line in o["text"] for line in startup)]
+    assert not noisy, f"TensorFlow's start-up lines reached the notebook: {noisy}"
+    assert "test MSE of the exported model:" in texts
     search_cell = next(c for c in notebook.cells if c.source.startswith("%%hpsearch"))
     html = [o for o in search_cell.outputs if "text/html" in o.get("data", {})]
     assert html and "Best parameters" in html[-1]["data"]["text/html"]

@@ -459,12 +459,22 @@ def test_a_run_that_raises_marks_the_chart_and_the_image_view_failed(keras_ready
 # --- picking a rate: the chart widget and lr.chosen ---
 
 
+class StaticHandle:
+    """What ``display(..., display_id=True)`` returns: each update replaces the last thing shown."""
+
+    def __init__(self, shown: list) -> None:
+        self.shown = shown
+
+    def update(self, obj: object, raw: bool = False) -> None:
+        self.shown[-1] = obj
+
+
 def shown_chart(result: LRFindResult, monkeypatch) -> tuple[object, list]:
     """The chart a notebook run leaves: fed the curve, then closed on the result; what it displays is recorded."""
     from nnhp_magics.views.lrfind_widget import LRFindWidget, WidgetView
 
     shown = []
-    monkeypatch.setattr("IPython.display.display", lambda *objs, **kwargs: shown.extend(objs))
+    monkeypatch.setattr("IPython.display.display", lambda obj, **kwargs: shown.append(obj) or StaticHandle(shown))
     view = WidgetView(LRFindWidget())
     view.draw(result)
     view.close(result)
@@ -485,7 +495,7 @@ def test_in_a_notebook_the_chart_gets_the_curve_live_and_the_reading_at_the_end(
     widget, sent, shown = LRFindWidget(), [], []
     monkeypatch.setattr("nnhp_magics.views.choose.in_notebook", lambda: True)
     monkeypatch.setattr(WidgetView, "open", classmethod(lambda cls: cls(widget, clock=tick)))
-    monkeypatch.setattr("IPython.display.display", lambda *objs, **kwargs: shown.extend(objs))
+    monkeypatch.setattr("IPython.display.display", lambda obj, **kwargs: shown.append(obj) or StaticHandle(shown))
     widget.observe(lambda change: sent.append(len(change["new"])), names="lrs")
     x, y = regression_data(256)
     with warnings.catch_warnings():
@@ -571,3 +581,34 @@ def test_the_cell_keeps_one_static_plot_under_the_chart(ip, monkeypatch):
     assert repr(result).startswith("<LRFindResult suggestion")
     monkeypatch.setattr(ip, "execution_count", ip.execution_count + 1)
     assert "data:image/png;base64," in result._repr_html_(), "a later cell shows the plot"
+
+
+def test_a_pick_redraws_the_cells_static_view_and_the_widget_has_no_plumbing_text(monkeypatch):
+    result = synthetic_result()
+    widget, shown = shown_chart(result, monkeypatch)
+    assert "lr.chosen = 1.0e-02 (the suggestion)" in shown[-1]["text/plain"]
+    widget.set_state({"chosen": 3.2e-3})  # a click on the chart
+    (static,) = shown
+    assert "lr.chosen = 3.2e-03 (picked)" in static["text/plain"] and "lr.chosen = 3.2e-03 (picked)" in static["text/html"]
+    data, _ = widget._repr_mimebundle_()
+    assert data["text/plain"] == ""
+
+
+def test_the_y_range_keeps_the_whole_drop_and_caps_the_divergence():
+    from nnhp_magics.lr_finder.range_test import y_limits
+
+    losses = [10, 14, 9, 5, 3, 2.2, 2, 5, 30]
+    smoothed = [10, 11, 9, 6, 4, 2.5, 2, 3, 9]
+    low, high = y_limits(losses, smoothed, diverge=4)
+    assert low < 2 and 14 <= high < 15, "the noisy start of the drop (14) is in view, the divergence (30) is not"
+
+
+def test_the_chart_knows_the_tested_range_from_the_first_step_and_names_the_statuses():
+    from nnhp_magics.lr_finder.range_test import DIVERGED
+    from nnhp_magics.views.lrfind_widget import LRFindWidget
+
+    result = synthetic_result()
+    widget = LRFindWidget()
+    widget.show(result)
+    assert (widget.start, widget.end) == (result.start, result.end)
+    assert widget.constants["diverged"] == DIVERGED

@@ -122,6 +122,9 @@ class Returned:
     def show(self, obj: Any) -> None:
         self.shown.append(obj)
 
+    def result(self, search: Any) -> None:
+        """The static result a cell would show: not needed here."""
+
 
 def wait_for(check: Any, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
@@ -138,9 +141,16 @@ def test_the_dashboard_explores_refines_and_runs_the_next_round_in_the_same_widg
     (widget,) = output.shown
     assert isinstance(widget, Dashboard) and widget.explore["trials"] == sorted(t.number for t in search.trials)
     assert [p["name"] for p in widget.explore["params"]] == ["n_hidden", "n_neurons", "learning_rate"]
-    assert widget.refine["spec"] == search.refine() and widget.round_block == ""
+    assert widget.refine == {} and widget.round_block == "", "the editor stays empty until Refine is clicked"
     wait_for(lambda: not widget.importances.get("pending"))
     assert [name for name, _ in widget.importances["values"]] == list(search.importances())
+    complete = sum(t.state == "complete" for t in search.trials)
+    assert widget.importances["caveat"].startswith(f"Only {complete} complete trials: importances from fewer than 10")
+
+    widget._on_message(widget, {"type": "refine", "run_id": widget.run_id, "selected": None}, [])
+    top = sorted((t for t in search.trials if t.state == "complete"), key=lambda t: t.score)[:2]
+    assert widget.refine["spec"] == search.refine() and widget.refine["around"] == [t.number for t in top]
+    assert widget.refine["top"] == 0.25 and widget.refine["selected"] == []
 
     picked = [t.number for t in search.trials[:2]]
     widget._on_message(widget, {"type": "refine", "run_id": widget.run_id, "selected": picked}, [])

@@ -92,3 +92,10 @@ test("scoreColour: mixes the theme's brand and error colours, no fixed colour", 
   assert.match(scoreColour(0.5, 0.1, 0.5, false), /\) 0%/);
   assert.equal(scoreColour(null, 0, 1, true), "var(--jp-brand-color1, #1976d2)");
 });
+
+test("refineCaption: the trials the spec is around, in the Refine button's words", async () => {
+  const { refineCaption } = await import("../../widgets/explore.js");
+  assert.equal(refineCaption({ around: [0, 3, 4], selected: [], top: 0.25 }), "around trials 0, 3, 4 (the top 25%)");
+  assert.equal(refineCaption({ around: [7], selected: [7], top: 0.25 }), "around trial 7 (selected)");
+  assert.equal(refineCaption({}), "", "nothing before Refine is clicked");
+});

@@ -16,6 +16,12 @@ from nnhp_magics.search.loop import plan_search, run_search
 from nnhp_magics.training.trial import TrialOutcome, TrialTask
 
 
+@pytest.fixture(autouse=True)
+def no_keras_start(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Planning starts Keras first (to keep TensorFlow's start-up lines out of the cell); here there is none to start."""
+    monkeypatch.setattr("nnhp_magics.training.backend.keras", lambda: None)
+
+
 def build(units: int = 4, learning_rate: float = 0.01) -> None:
     """Never called: the fake runner stands in for training."""
     raise AssertionError("the fake runner trains nothing")

@@ -73,6 +73,130 @@ function paramText(value) {
   return String(value);
 }
 
+// widgets/scale.js
+function niceStep(span, count = 5) {
+  const raw = span / Math.max(1, count);
+  if (!(raw > 0) || !Number.isFinite(raw)) return 1;
+  const power = 10 ** Math.floor(Math.log10(raw));
+  const unit = raw / power;
+  const nice = unit < 1.5 ? 1 : unit < 3.5 ? 2 : unit < 7.5 ? 5 : 10;
+  return nice * power;
+}
+function clean(value, step) {
+  const digits = Math.max(0, -Math.floor(Math.log10(step)) + 1);
+  return Number(value.toFixed(Math.min(20, digits)));
+}
+function niceTicks(lo, hi, count = 5) {
+  if (!Number.isFinite(lo) || !Number.isFinite(hi)) return { lo: 0, hi: 1, step: 0.2, ticks: [0, 0.2, 0.4, 0.6, 0.8, 1] };
+  if (hi < lo) [lo, hi] = [hi, lo];
+  if (hi - lo < Math.max(Math.abs(hi), 1) * 1e-12) {
+    const half = lo === 0 ? 1 : Math.abs(lo) * 0.1;
+    lo -= half;
+    hi += half;
+  }
+  const step = niceStep(hi - lo, count);
+  const first = Math.floor(lo / step + 1e-9), last = Math.ceil(hi / step - 1e-9);
+  const ticks = [];
+  for (let k = first; k <= last; k++) ticks.push(clean(k * step, step));
+  return { lo: ticks[0], hi: ticks[ticks.length - 1], step, ticks };
+}
+function logTicks(lo, hi) {
+  const a = Math.log10(lo), b = Math.log10(hi);
+  if (b - a < 1) return niceTicks(lo, hi, 4).ticks.filter((t) => t >= lo * (1 - 1e-9) && t <= hi * (1 + 1e-9) && t > 0);
+  const mantissas = b - a <= 2.5 ? [1, 2, 5] : [1];
+  const every = Math.max(1, Math.ceil((b - a) / 8));
+  const ticks = [];
+  for (let e = Math.floor(a); e <= Math.ceil(b); e++) {
+    if (mantissas.length === 1 && e % every !== 0) continue;
+    for (const m of mantissas) {
+      const t = Number((m * 10 ** e).toPrecision(12));
+      if (t >= lo * (1 - 1e-9) && t <= hi * (1 + 1e-9)) ticks.push(t);
+    }
+  }
+  return ticks;
+}
+function chooseScale(values) {
+  const finite = values.filter((v) => v !== null && v !== void 0 && Number.isFinite(v));
+  if (!finite.length || finite.some((v) => v <= 0)) return "linear";
+  return Math.max(...finite) / Math.min(...finite) > 10 ? "log" : "linear";
+}
+function robustLimits(curves, scale = "linear") {
+  const log = scale === "log";
+  const ok = (v) => v !== null && v !== void 0 && Number.isFinite(v) && (!log || v > 0);
+  const t = log ? Math.log10 : (v) => v;
+  const later = [], first = [];
+  for (const values of curves) {
+    values.forEach((v, i) => {
+      if (ok(v)) (i === 0 ? first : later).push(t(v));
+    });
+  }
+  const all = later.concat(first);
+  if (!all.length) return null;
+  const base = later.length ? later : first;
+  let lo = Math.min(...base), hi = Math.max(...base);
+  const fence = hi + 1.5 * Math.max(hi - lo, log ? 0.3 : Math.abs(hi) * 0.1 || 1);
+  let clipped = 0;
+  for (const v of first) {
+    if (v > fence) clipped += 1;
+    else {
+      lo = Math.min(lo, v);
+      hi = Math.max(hi, v);
+    }
+  }
+  const span = hi - lo || (log ? 0.2 : Math.abs(hi) * 0.1 || 1);
+  lo -= span * 0.04;
+  hi += span * 0.04;
+  const back = log ? (v) => 10 ** v : (v) => v;
+  let low = back(lo);
+  if (!log && low < 0 && all.every((v) => v >= 0)) low = 0;
+  return { lo: low, hi: back(hi), clipped };
+}
+function epochSpan(longest, running) {
+  if (!running) return Math.max(1, longest);
+  return Math.max(running, Math.min(Math.max(longest, running), Math.max(5, Math.ceil(running * 1.5))));
+}
+function segmentDistance(p, a, b) {
+  const dx = b.x - a.x, dy = b.y - a.y;
+  const len = dx * dx + dy * dy;
+  const k = len ? Math.max(0, Math.min(1, ((p.x - a.x) * dx + (p.y - a.y) * dy) / len)) : 0;
+  return Math.hypot(p.x - (a.x + k * dx), p.y - (a.y + k * dy));
+}
+function nearestLine(lines, p, reach = 12) {
+  let best = null, distance = reach;
+  for (const line of lines) {
+    const pts = line.points;
+    for (let i = 0; i < pts.length; i++) {
+      const d = pts[i].joined && i + 1 < pts.length ? segmentDistance(p, pts[i], pts[i + 1]) : Math.hypot(p.x - pts[i].x, p.y - pts[i].y);
+      if (d <= distance) {
+        distance = d;
+        best = line;
+      }
+    }
+  }
+  if (!best) return null;
+  let point = best.points[0], near = Infinity;
+  for (const pt of best.points) {
+    const d = Math.abs(pt.x - p.x) + 1e-3 * Math.abs(pt.y - p.y);
+    if (d < near) {
+      near = d;
+      point = pt;
+    }
+  }
+  return { line: best, point };
+}
+function fencedRange(values) {
+  const v = values.filter((x) => x !== null && x !== void 0 && Number.isFinite(x)).sort((a, b) => a - b);
+  if (!v.length) return null;
+  if (v.length < 4) return [v[0], v[v.length - 1]];
+  const q = (p) => {
+    const i = p * (v.length - 1), k = Math.floor(i);
+    return v[k] + (v[Math.min(k + 1, v.length - 1)] - v[k]) * (i - k);
+  };
+  const iqr = q(0.75) - q(0.25);
+  const inside = v.filter((x) => x >= q(0.25) - 3 * iqr && x <= q(0.75) + 3 * iqr);
+  return [inside[0], inside[inside.length - 1]];
+}
+
 // widgets/explore.js
 var PC = { width: 640, height: 230, top: 28, bottom: 34, left: 40, right: 60 };
 var SCATTER = { width: 210, height: 150, left: 50, right: 14, top: 8, bottom: 30 };
@@ -120,8 +244,27 @@ function exploreAxes(data) {
   });
   const score = { name: data.objective || "score", log: false, labels: null, low: null, high: null };
   const scores = (data.scores || []).map((v) => v === null ? null : v);
-  axes.push({ key: SCORE_KEY, name: score.name, param: score, positions: scores, extent: axisExtent(score, scores) });
+  const fenced = fencedRange(scores) || [];
+  axes.push({ key: SCORE_KEY, name: score.name, param: score, positions: scores, extent: axisExtent(score, fenced) });
   return axes;
+}
+function clampTo(axis, v) {
+  return Math.max(axis.extent[0], Math.min(axis.extent[1], v));
+}
+function bestIndex(data) {
+  let best = -1;
+  (data.scores || []).forEach((v, i) => {
+    if (v === null || v === void 0) return;
+    if (best < 0 || (data.minimize !== false ? v < data.scores[best] : v > data.scores[best])) best = i;
+  });
+  return best;
+}
+function trialText(data, i) {
+  const params = (data.params || []).map((p) => {
+    const v = p.values[i];
+    return v === null || v === void 0 ? null : `${p.name}=${p.labels ? p.labels[v] : paramText(v)}`;
+  }).filter(Boolean);
+  return `trial ${data.trials[i]} · ${data.objective || "score"} ${fmt(data.scores[i])}${params.length ? ` · ${params.join(", ")}` : ""}`;
 }
 function selectedTrials(data, axes, brushes) {
   if (!brushes.size) return null;
@@ -150,10 +293,17 @@ function buildExplore(constants) {
   ui.importances = h("div", { class: "nnhp-importances" });
   ui.importanceNote = h("div", { class: "nnhp-importance-note" });
   ui.scatters = h("div", { class: "nnhp-scatters" });
-  ui.parallel = s("svg", { class: "nnhp-parallel", viewBox: `0 0 ${PC.width} ${PC.height}`, role: "img" });
+  ui.parallel = s("svg", { class: "nnhp-parallel", role: "img" });
+  ui.width = PC.width;
   ui.refineButton = h("button", { class: "nnhp-refine", type: "button", text: "Refine" });
   ui.refineSource = h("span", { class: "nnhp-refine-source" });
-  ui.spec = h("textarea", { class: "nnhp-refine-spec", rows: "6", spellcheck: "false" });
+  ui.spec = h("textarea", {
+    class: "nnhp-refine-spec",
+    rows: "6",
+    spellcheck: "false",
+    wrap: "off",
+    placeholder: "Click Refine for a narrower spec around the best or the selected trials, or type one."
+  });
   ui.strategy = h("select", { class: "nnhp-round-strategy" }, ...constants.strategies.map((n) => h("option", { value: n, text: n })));
   ui.trials = h("input", {
     class: "nnhp-round-trials",
@@ -179,7 +329,7 @@ function buildExplore(constants) {
     ),
     section("What mattered", ui.importances, ui.importanceNote),
     section("Score against each parameter (drag across a plot to select)", ui.scatters),
-    section("Parallel coordinates (drag along an axis to select)", ui.parallel),
+    section("Parallel coordinates (drag along an axis to select)", ui.legend = h("div", { class: "nnhp-pc-legend" }), ui.parallel),
     section(
       "Refine and run again",
       h("div", { class: "nnhp-refine-tools" }, ui.refineButton, ui.refineSource),
@@ -205,7 +355,8 @@ function drawImportances(ui, payload) {
     ui.importanceNote.textContent = "computing importances (fANOVA)…";
     return;
   }
-  ui.importanceNote.textContent = payload.error || (values.length ? "fANOVA importances (Optuna); a conditional parameter is scored over the trials where it was active." : "");
+  ui.importanceNote.textContent = payload.error || (values.length ? `${payload.caveat ? `${payload.caveat} ` : ""}fANOVA importances (Optuna); a conditional parameter is scored over the trials where it was active.` : "");
+  ui.importanceNote.dataset.caveat = payload.caveat ? "yes" : "";
   const top = Math.max(1e-12, ...values.map(([, v]) => v));
   for (const [name, value] of values) {
     const fill = h("div", { class: "nnhp-importance-fill" });
@@ -249,24 +400,35 @@ function brushable(liveSvg, axisKey, toPosition, vertical, onBrush) {
 function drawParallel(ui, data, axes, brushes, chosen, onBrush) {
   const svg = ui.parallel;
   svg.replaceChildren();
+  const W = ui.width;
+  for (const [k, v] of [["width", W], ["height", PC.height], ["viewBox", `0 0 ${W} ${PC.height}`]]) svg.setAttribute(k, v);
   const n = axes.length;
-  const x = (k) => PC.left + (n === 1 ? 0.5 : k / (n - 1)) * (PC.width - PC.left - PC.right);
+  const x = (k) => PC.left + (n === 1 ? 0.5 : k / (n - 1)) * (W - PC.left - PC.right);
   const y = (axis, v) => PC.top + (1 - (v - axis.extent[0]) / (axis.extent[1] - axis.extent[0])) * (PC.height - PC.top - PC.bottom);
-  const scores = (data.scores || []).filter((v) => v !== null);
-  const lo = Math.min(...scores), hi = Math.max(...scores);
+  const scoreAxis = axes[axes.length - 1];
+  const [lo, hi] = scoreAxis.extent;
+  const best = bestIndex(data);
+  let bestLine = null;
   const lines = s("g", { class: "nnhp-pc-lines" });
   (data.trials || []).forEach((trial, i) => {
     let d = "";
     axes.forEach((axis, k) => {
       const v = axis.positions[i];
       if (v === null || v === void 0) return;
-      d += `${d ? "L" : "M"}${x(k).toFixed(1)},${y(axis, v).toFixed(1)}`;
+      d += `${d ? "L" : "M"}${x(k).toFixed(1)},${y(axis, clampTo(axis, v)).toFixed(1)}`;
     });
     const on = !chosen || chosen.has(trial);
-    const line = s("path", { d, class: `nnhp-pc-line${on ? " nnhp-on" : " nnhp-off"}`, "data-trial": trial });
+    const line = s("path", {
+      d,
+      class: `nnhp-pc-line${on ? " nnhp-on" : " nnhp-off"}${i === best ? " nnhp-pc-best" : ""}`,
+      "data-trial": trial
+    });
+    line.append(s("title", {}, trialText(data, i)));
     if (on) line.style.stroke = scoreColour(data.scores[i], lo, hi, data.minimize !== false);
+    if (i === best) bestLine = line;
     lines.append(line);
   });
+  if (bestLine) lines.append(bestLine);
   svg.append(lines);
   axes.forEach((axis, k) => {
     const g = s("g", { class: "nnhp-pc-axis", "data-param": axis.key });
@@ -298,8 +460,11 @@ function drawScatters(ui, data, axes, brushes, chosen, onBrush) {
   const scoreAxis = axes[axes.length - 1];
   const W = SCATTER.width, H = SCATTER.height;
   const yOf = (v) => SCATTER.top + (1 - (v - scoreAxis.extent[0]) / (scoreAxis.extent[1] - scoreAxis.extent[0])) * (H - SCATTER.top - SCATTER.bottom);
+  const best = bestIndex(data);
+  const [ylo, yhi] = scoreAxis.extent;
+  const scoreTicks = niceTicks(ylo, yhi, 3).ticks.filter((t) => t >= ylo && t <= yhi);
   for (const axis of axes.slice(0, -1)) {
-    const svg = s("svg", { class: "nnhp-scatter", viewBox: `0 0 ${W} ${H}`, "data-param": axis.key, role: "img" });
+    const svg = s("svg", { class: "nnhp-scatter", width: W, height: H, viewBox: `0 0 ${W} ${H}`, "data-param": axis.key, role: "img" });
     const xOf = (v) => SCATTER.left + (v - axis.extent[0]) / (axis.extent[1] - axis.extent[0]) * (W - SCATTER.left - SCATTER.right);
     const brush = brushes.get(axis.key);
     if (brush) {
@@ -311,11 +476,17 @@ function drawScatters(ui, data, axes, brushes, chosen, onBrush) {
         class: "nnhp-brush"
       }));
     }
-    for (const t of axisTicks(scoreAxis)) {
-      const label = s("text", { x: SCATTER.left - 4, y: yOf(t) + 4, "text-anchor": "end", class: "nnhp-axis-text" });
-      label.textContent = fmt(t);
-      svg.append(label);
+    for (const t of scoreTicks) {
+      svg.append(s("line", { x1: SCATTER.left, x2: W - SCATTER.right, y1: yOf(t), y2: yOf(t), class: "nnhp-grid" }));
+      svg.append(s("text", { x: SCATTER.left - 4, y: yOf(t) + 4, "text-anchor": "end", class: "nnhp-axis-text" }, fmt(t)));
     }
+    svg.append(s("text", {
+      x: 0,
+      y: 0,
+      "text-anchor": "middle",
+      class: "nnhp-axis-text nnhp-scatter-yname",
+      transform: `translate(10 ${(SCATTER.top + H - SCATTER.bottom) / 2}) rotate(-90)`
+    }, scoreAxis.name));
     const ticks = axisTicks(axis);
     ticks.forEach((t, i) => {
       const edge = axis.param.labels ? "middle" : i === 0 ? "start" : "end";
@@ -332,13 +503,15 @@ function drawScatters(ui, data, axes, brushes, chosen, onBrush) {
       if (v === null || v === void 0 || score === null) return;
       const jitter = axis.param.labels ? (trial * 37 % 11 - 5) * 0.03 : 0;
       const on = !chosen || chosen.has(trial);
-      svg.append(s("circle", {
+      const dot = s("circle", {
         cx: xOf(v + jitter),
-        cy: yOf(score),
+        cy: yOf(clampTo(scoreAxis, score)),
         r: 3.2,
         "data-trial": trial,
-        class: `nnhp-point${on ? " nnhp-on" : " nnhp-off"}`
-      }));
+        class: `nnhp-point${on ? " nnhp-on" : " nnhp-off"}${i === best ? " nnhp-best-point" : ""}`
+      });
+      dot.append(s("title", {}, trialText(data, i)));
+      svg.append(dot);
       points += 1;
     });
     svg.dataset.points = String(points);
@@ -377,6 +550,13 @@ function drawExplore(ex, model, view, onSelection) {
     onSelection(done);
     if (done) sendSelection(model, view);
   };
+  const minimize = data.minimize !== false;
+  ex.legend.replaceChildren(
+    `line colour: ${data.objective || "score"}, `,
+    h("b", { text: "best" }),
+    h("i", { class: "nnhp-pc-ramp" }),
+    `worst (${minimize ? "lower" : "higher"} is better); the thick line is the best trial, ◯ marks it in the scatters; hover a line or point for its trial`
+  );
   drawScatters(ex, data, axes, view.brushes, chosen, onBrush);
   drawParallel(ex, data, axes, view.brushes, chosen, onBrush);
   const running = status === view.constants.running;
@@ -396,6 +576,11 @@ function sendSelection(model, view) {
   model.set("selected", view.selection ? [...view.selection].sort((a, b) => a - b) : []);
   model.save_changes();
 }
+function refineCaption(refine) {
+  if (!refine.around) return "";
+  const which = refine.selected && refine.selected.length ? "selected" : `the top ${Math.round(100 * refine.top)}%`;
+  return `around trial${refine.around.length === 1 ? "" : "s"} ${refine.around.join(", ")} (${which})`;
+}
 function fillRefine(ex, model) {
   const refine = model.get("refine") || {};
   if (refine.error) {
@@ -404,9 +589,10 @@ function fillRefine(ex, model) {
     return;
   }
   ex.spec.value = refine.spec || "";
+  ex.spec.rows = Math.min(18, Math.max(4, ex.spec.value.split("\n").length));
   if (refine.strategy) ex.strategy.value = refine.strategy;
   if (refine.trials) ex.trials.value = String(refine.trials);
-  ex.refineSource.textContent = refine.selected && refine.selected.length ? `around trials ${refine.selected.join(", ")}` : "around the best quarter of complete trials";
+  ex.refineSource.textContent = refineCaption(refine);
   ex.refineNotice.textContent = "";
   ex.refineNotice.dataset.kind = "";
 }
@@ -478,13 +664,14 @@ function wireExplore(ex, model, view, redraw) {
 }
 
 // widgets/dashboard.js
-var CHART = { width: 640, height: 240, left: 58, right: 14, top: 10, bottom: 34 };
+var CHART = { width: 640, height: 240, right: 14, top: 10, bottom: 34 };
 var LEGEND = [
   ["loss", "running trial: loss"],
   ["val", "running trial: val_loss"],
   ["done", "finished trials"],
   ["best", "best trial"]
 ];
+var KEY_COLUMNS = ["trial", "state", "score"];
 function compareValues(a, b, ascending) {
   const blankA = a === void 0 || a === null || a === "", blankB = b === void 0 || b === null || b === "";
   if (blankA || blankB) return blankA === blankB ? 0 : blankA ? 1 : -1;
@@ -563,7 +750,8 @@ function buildSkeleton(constants) {
     h("div", { class: "nnhp-bar-row" }, h("div", { class: "nnhp-bar nnhp-trials-bar" }, ui.trialsFill), ui.trialsLabel),
     ui.epochRow
   );
-  ui.svg = s("svg", { class: "nnhp-chart", viewBox: `0 0 ${CHART.width} ${CHART.height}`, role: "img" });
+  ui.svg = s("svg", { class: "nnhp-chart", role: "img" });
+  ui.width = CHART.width;
   ui.tooltip = h("div", { class: "nnhp-tooltip" });
   ui.logToggle = h("input", { type: "checkbox", class: "nnhp-log-toggle" });
   ui.legend = h("span", { class: "nnhp-legend" });
@@ -574,12 +762,17 @@ function buildSkeleton(constants) {
       "div",
       { class: "nnhp-chart-tools" },
       ui.legend,
-      h("label", { class: "nnhp-log-label" }, ui.logToggle, " log y")
+      h(
+        "label",
+        { class: "nnhp-log-label", title: "log y is chosen when the values span more than a decade; click to choose" },
+        ui.logToggle,
+        " log y"
+      )
     ),
-    h("div", { class: "nnhp-chart-area" }, ui.svg, ui.tooltip)
+    ui.chartArea = h("div", { class: "nnhp-chart-area" }, ui.svg, ui.tooltip)
   );
   ui.table = h("table", { class: "nnhp-board" });
-  const board = h("div", { class: "nnhp-board-box" }, ui.table);
+  const board = ui.boardBox = h("div", { class: "nnhp-board-box" }, ui.table);
   ui.code = h("code", { class: "nnhp-best-code" });
   ui.copy = h("button", { class: "nnhp-copy", type: "button", text: "copy as code" });
   ui.bestBox = h(
@@ -627,104 +820,133 @@ function chartSeries(curves, running, best) {
   }
   return series;
 }
-function drawChart(ui, series, logY) {
+function chartAxis(series, span, scalePick = null) {
+  const visible = series.map((sr) => sr.values.slice(0, span));
+  const scale = scalePick || chooseScale(visible.flat());
+  const limits = robustLimits(visible, scale);
+  if (!limits) return null;
+  let { lo, hi } = limits, ticks;
+  if (scale === "log") {
+    ticks = logTicks(lo, hi);
+  } else {
+    const nice = niceTicks(lo, hi, 5);
+    ({ lo, hi, ticks } = nice);
+  }
+  const names = [...new Set(series.map((sr) => sr.metric.split(" (")[0]))];
+  return { scale, lo, hi, ticks, clipped: limits.clipped, label: `${names.join(" / ")}${scale === "log" ? " (log scale)" : ""}` };
+}
+function drawChart(ui, series, view) {
   const svg = ui.svg;
   svg.replaceChildren();
-  const W = CHART.width, H = CHART.height;
-  const ok = (v) => v !== null && Number.isFinite(v) && (!logY || v > 0);
-  const values = series.flatMap((sr) => sr.values.filter(ok));
-  const maxLen = Math.max(1, ...series.map((sr) => sr.values.length));
-  let points = 0;
-  ui.points = [];
-  if (!values.length) {
-    svg.append(Object.assign(
-      s("text", { x: W / 2, y: H / 2, "text-anchor": "middle", class: "nnhp-axis-text" }),
-      { textContent: "curves appear after the first epoch" }
+  const W = ui.width, H = CHART.height;
+  svg.setAttribute("width", W);
+  svg.setAttribute("height", H);
+  svg.setAttribute("viewBox", `0 0 ${W} ${H}`);
+  const longest = Math.max(1, ...series.map((sr) => sr.values.length));
+  const runningLen = Math.max(0, ...series.filter((sr) => sr.kind === "loss" || sr.kind === "val").map((sr) => sr.values.length));
+  const span = epochSpan(longest, runningLen);
+  const axis = chartAxis(series, span, view.scalePick);
+  ui.lines = [];
+  ui.logToggle.checked = axis ? axis.scale === "log" : view.scalePick === "log";
+  if (!axis) {
+    svg.append(s(
+      "text",
+      { x: W / 2, y: H / 2, "text-anchor": "middle", class: "nnhp-axis-text" },
+      "curves appear after the first epoch"
     ));
     svg.dataset.points = "0";
+    svg.dataset.scale = "";
     return;
   }
-  const ty = logY ? Math.log10 : (v) => v;
-  let lo = Math.min(...values.map(ty)), hi = Math.max(...values.map(ty));
-  if (hi - lo < 1e-12) {
-    lo -= 0.5;
-    hi += 0.5;
-  }
-  const pad = (hi - lo) * 0.05;
-  lo -= pad;
-  hi += pad;
-  const x = (i) => CHART.left + (maxLen === 1 ? 0.5 : i / (maxLen - 1)) * (W - CHART.left - CHART.right);
-  const y = (v) => CHART.top + (1 - (ty(v) - lo) / (hi - lo)) * (H - CHART.top - CHART.bottom);
+  svg.dataset.scale = axis.scale;
+  const log = axis.scale === "log";
+  const ok = (v) => v !== null && Number.isFinite(v) && (!log || v > 0);
+  const ty = log ? Math.log10 : (v) => v;
+  const lo = ty(axis.lo), hi = ty(axis.hi);
+  const labels = axis.ticks.map((t) => fmt(t));
+  const left = 22 + 7 * Math.max(2, ...labels.map((t) => t.length));
+  const x0 = left, x1 = W - CHART.right, y0 = CHART.top, y1 = H - CHART.bottom;
+  const x = (i) => x0 + (span === 1 ? 0.5 : i / (span - 1)) * (x1 - x0);
+  const yRaw = (v) => y0 + (1 - (ty(v) - lo) / (hi - lo)) * (y1 - y0);
+  const y = (v) => Math.max(y0, Math.min(y1, yRaw(v)));
   const axes = s("g", { class: "nnhp-axes" });
-  for (let k = 0; k <= 4; k++) {
-    const tv = lo + (hi - lo) * k / 4;
-    const py = CHART.top + (1 - k / 4) * (H - CHART.top - CHART.bottom);
-    axes.append(s("line", { x1: CHART.left, x2: W - CHART.right, y1: py, y2: py, class: "nnhp-grid" }));
-    const label = s("text", { x: CHART.left - 6, y: py + 4, "text-anchor": "end", class: "nnhp-axis-text" });
-    label.textContent = fmt(logY ? 10 ** tv : tv);
-    axes.append(label);
+  axis.ticks.forEach((t, k) => {
+    const py = yRaw(t);
+    axes.append(s("line", { x1: x0, x2: x1, y1: py, y2: py, class: "nnhp-grid" }));
+    axes.append(s("text", { x: x0 - 6, y: py + 4, "text-anchor": "end", class: "nnhp-axis-text nnhp-y-tick" }, labels[k]));
+  });
+  const xStep = niceStep(span, Math.max(2, Math.floor((x1 - x0) / 60)));
+  for (let e = 1; e <= span; e += Math.max(1, Math.round(xStep))) {
+    axes.append(s("text", { x: x(e - 1), y: H - 18, "text-anchor": "middle", class: "nnhp-axis-text" }, String(e)));
   }
-  const step = Math.max(1, Math.ceil(maxLen / 8));
-  for (let i = 0; i < maxLen; i += step) {
-    const label = s("text", { x: x(i), y: H - 18, "text-anchor": "middle", class: "nnhp-axis-text" });
-    label.textContent = String(i + 1);
-    axes.append(label);
-  }
-  const xLabel = s("text", { x: (CHART.left + W - CHART.right) / 2, y: H - 3, "text-anchor": "middle", class: "nnhp-axis-text" });
-  xLabel.textContent = "epoch";
-  axes.append(xLabel);
+  axes.append(s("text", { x: (x0 + x1) / 2, y: H - 3, "text-anchor": "middle", class: "nnhp-axis-text" }, "epoch"));
+  axes.append(s("text", {
+    x: 0,
+    y: 0,
+    "text-anchor": "middle",
+    class: "nnhp-axis-text nnhp-y-label",
+    transform: `translate(12 ${(y0 + y1) / 2}) rotate(-90)`
+  }, axis.label));
   svg.append(axes);
+  let points = 0;
   for (const sr of series) {
     const group = s("g", { class: `nnhp-series nnhp-series-${sr.kind}`, "data-trial": sr.trial });
+    const line = { trial: sr.trial, metric: sr.metric, kind: sr.kind, group, points: [] };
     let path = "";
-    sr.values.forEach((v, i) => {
+    sr.values.slice(0, span).forEach((v, i) => {
       if (!ok(v)) return;
-      path += `${path && ok(sr.values[i - 1]) ? "L" : "M"}${x(i).toFixed(1)},${y(v).toFixed(1)}`;
-      ui.points.push({ x: x(i), y: y(v), trial: sr.trial, epoch: i + 1, metric: sr.metric, value: v });
+      const joined = Boolean(path) && ok(sr.values[i - 1]);
+      path += `${joined ? "L" : "M"}${x(i).toFixed(1)},${y(v).toFixed(1)}`;
+      if (joined) line.points[line.points.length - 1].joined = true;
+      line.points.push({ x: x(i), y: y(v), epoch: i + 1, value: v, joined: false });
+      if (yRaw(v) < y0) group.append(s("text", { x: x(i), y: y0 + 9, "text-anchor": "middle", class: "nnhp-axis-text nnhp-clipped" }, "↑"));
       points += 1;
     });
     group.append(s("path", { d: path, class: "nnhp-line" }));
     if (sr.kind === "loss" || sr.kind === "val") {
-      sr.values.forEach((v, i) => ok(v) && group.append(s("circle", { cx: x(i), cy: y(v), r: 2.5, class: "nnhp-dot" })));
+      for (const pt of line.points) group.append(s("circle", { cx: pt.x, cy: pt.y, r: 2.5, class: "nnhp-dot" }));
     }
+    ui.lines.push(line);
     svg.append(group);
   }
   ui.marker = s("circle", { r: 4, class: "nnhp-hover-dot", visibility: "hidden" });
   svg.append(ui.marker);
   svg.dataset.points = String(points);
+  svg.dataset.span = String(span);
 }
 function drawLegend(ui, series) {
   const kinds = new Set(series.map((sr) => sr.kind));
   const best = series.find((sr) => sr.kind === "best");
   ui.legend.replaceChildren(...LEGEND.filter(([kind]) => kinds.has(kind)).map(([kind, text]) => h("span", { class: `nnhp-key nnhp-key-${kind}` }, h("i"), kind === "best" ? `${text} (#${best.trial})` : text)));
 }
-function hover(ui, event) {
-  const matrix = ui.svg.getScreenCTM();
-  if (!matrix || !ui.points || !ui.points.length) return;
-  const p = new DOMPoint(event.clientX, event.clientY).matrixTransform(matrix.inverse());
-  let nearest = null, distance = Infinity;
-  for (const pt of ui.points) {
-    const d = (pt.x - p.x) ** 2 + (pt.y - p.y) ** 2;
-    if (d < distance) {
-      distance = d;
-      nearest = pt;
-    }
-  }
-  if (!nearest || distance > 40 ** 2) {
+function hoverText(line, point, params) {
+  const names = params ? Object.entries(params).map(([k, v]) => `${k}=${paramText(v)}`).join(", ") : "";
+  return `trial ${line.trial} · epoch ${point.epoch} · ${line.metric} ${fmt(point.value)}${names ? ` · ${names}` : ""}`;
+}
+function hover(ui, model, event) {
+  const box = ui.svg.getBoundingClientRect();
+  if (!ui.lines || !ui.lines.length) return;
+  const p = { x: event.clientX - box.left, y: event.clientY - box.top };
+  const found = nearestLine(ui.lines, p);
+  if (!found) {
     hideHover(ui);
     return;
   }
-  ui.marker.setAttribute("cx", nearest.x);
-  ui.marker.setAttribute("cy", nearest.y);
+  const { line, point } = found;
+  for (const l of ui.lines) l.group.classList.toggle("nnhp-hovered", l === line);
+  ui.marker.setAttribute("cx", point.x);
+  ui.marker.setAttribute("cy", point.y);
   ui.marker.setAttribute("visibility", "visible");
-  ui.tooltip.textContent = `trial ${nearest.trial} · epoch ${nearest.epoch} · ${nearest.metric} ${fmt(nearest.value)}`;
-  const box = ui.svg.getBoundingClientRect();
-  ui.tooltip.style.left = `${nearest.x / CHART.width * box.width + 8}px`;
-  ui.tooltip.style.top = `${nearest.y / CHART.height * box.height - 28}px`;
+  const row = (model.get("trials") || []).find((r) => r.trial === line.trial);
+  ui.tooltip.textContent = hoverText(line, point, row && row.params);
   ui.tooltip.classList.add("nnhp-visible");
+  const width = ui.tooltip.offsetWidth;
+  ui.tooltip.style.left = `${Math.max(0, Math.min(point.x + 8, box.width - width))}px`;
+  ui.tooltip.style.top = `${Math.max(0, point.y - 28)}px`;
 }
 function hideHover(ui) {
   if (ui.marker) ui.marker.setAttribute("visibility", "hidden");
+  for (const l of ui.lines || []) l.group.classList.remove("nnhp-hovered");
   ui.tooltip.classList.remove("nnhp-visible");
 }
 function drawTable(ui, model, view) {
@@ -773,6 +995,20 @@ function drawTable(ui, model, view) {
     body.append(tr);
   }
   ui.table.replaceChildren(head, body);
+  pinKeyColumns(ui.table);
+}
+function pinKeyColumns(table) {
+  let left = 0;
+  KEY_COLUMNS.forEach((key, k) => {
+    const cells = table.querySelectorAll(`[data-key="${key}"]`);
+    if (!cells.length) return;
+    for (const cell of cells) {
+      cell.classList.add("nnhp-key-col");
+      cell.classList.toggle("nnhp-key-last", k === KEY_COLUMNS.length - 1);
+      cell.style.left = `${left}px`;
+    }
+    left += cells[0].getBoundingClientRect().width;
+  });
 }
 function drawHeader(ui, model, view) {
   const info = model.get("info") || {};
@@ -840,7 +1076,7 @@ function render({ model, el }) {
   const ui = buildSkeleton(constants);
   const view = {
     sort: null,
-    logY: false,
+    scalePick: null,
     clockAt: performance.now(),
     frame: 0,
     noticeSeq: void 0,
@@ -854,7 +1090,7 @@ function render({ model, el }) {
     ui.root.dataset.status = model.get("status") || "";
     drawHeader(ui, model, view);
     const series = chartSeries(model.get("curves") || [], model.get("running") || [], model.get("best") || {});
-    drawChart(ui, series, view.logY);
+    drawChart(ui, series, view);
     drawLegend(ui, series);
     drawExplore(ui.explore, model, view, selectionChanged);
     drawTable(ui, model, view);
@@ -871,10 +1107,10 @@ function render({ model, el }) {
     view.clockAt = performance.now();
   };
   ui.logToggle.addEventListener("change", () => {
-    view.logY = ui.logToggle.checked;
+    view.scalePick = ui.logToggle.checked ? "log" : "linear";
     draw();
   });
-  ui.svg.addEventListener("mousemove", (event) => hover(ui, event));
+  ui.svg.addEventListener("mousemove", (event) => hover(ui, model, event));
   ui.svg.addEventListener("mouseleave", () => hideHover(ui));
   ui.copy.addEventListener("click", async () => {
     const ok = await copyText(ui.code.dataset.code);
@@ -902,9 +1138,27 @@ function render({ model, el }) {
   for (const name of constants.synced) model.on(`change:${name}`, schedule);
   model.on("change:clock", onClock);
   const timer = setInterval(() => tick(ui, model, view), 1e3);
+  const resized = new ResizeObserver((entries) => {
+    for (const entry of entries) {
+      const width = Math.floor(entry.contentRect.width);
+      if (entry.target === ui.boardBox) {
+        pinKeyColumns(ui.table);
+        continue;
+      }
+      const owner = entry.target === ui.chartArea ? ui : ui.explore;
+      if (width > 0 && Math.max(260, Math.min(820, width)) !== owner.width) {
+        owner.width = Math.max(260, Math.min(820, width));
+        schedule();
+      }
+    }
+  });
+  resized.observe(ui.chartArea);
+  resized.observe(ui.explore.root);
+  resized.observe(ui.boardBox);
   el.append(ui.root);
   draw();
   return () => {
+    resized.disconnect();
     clearInterval(timer);
     if (view.frame) cancelAnimationFrame(view.frame);
     for (const name of constants.synced) model.off(`change:${name}`, schedule);
@@ -914,11 +1168,13 @@ function render({ model, el }) {
 }
 var dashboard_default = { render };
 export {
+  chartAxis,
   chartSeries,
   columns,
   compareValues,
   dashboard_default as default,
   etaText,
+  hoverText,
   sortRows,
   stateText
 };

@@ -40,6 +40,13 @@ async function copyText(text) {
 }
 
 // widgets/lrfind.js
+var LEGEND = [
+  ["raw", "loss per batch"],
+  ["smooth", "smoothed loss"],
+  ["suggestion", "suggestion (minimum ÷ 10)"],
+  ["steepest", "steepest descent"],
+  ["chosen", "picked rate (lr.chosen)"]
+];
 var CHART = { width: 640, height: 280, left: 56, right: 16, top: 22, bottom: 38 };
 var SLIDER_STEP = 0.02;
 var charts = 0;
@@ -86,7 +93,7 @@ function lossTicks(lo, hi) {
   for (let k = Math.ceil(lo / step); k * step <= hi + step * 1e-9; k++) ticks.push(Number((k * step).toPrecision(12)));
   return ticks;
 }
-function scales(model) {
+function scales(model, width = CHART.width) {
   const lrs = model.get("lrs") || [];
   let low = model.get("low"), high = model.get("high");
   if (!(low > 0 && high > 0) && lrs.length) {
@@ -94,7 +101,8 @@ function scales(model) {
     high = lrs[lrs.length - 1];
   }
   if (!(low > 0 && high > 0)) return null;
-  let a = Math.log10(low), b = Math.log10(high);
+  const start = model.get("start"), end = model.get("end");
+  let a = Math.log10(start > 0 ? Math.min(start, low) : low), b = Math.log10(end > 0 ? Math.max(end, high) : high);
   if (b - a < 1e-9) {
     a -= 0.5;
     b += 0.5;
@@ -113,7 +121,7 @@ function scales(model) {
       hi += 0.5;
     }
   }
-  const x0 = CHART.left, x1 = CHART.width - CHART.right, y0 = CHART.top, y1 = CHART.height - CHART.bottom;
+  const x0 = CHART.left, x1 = width - CHART.right, y0 = CHART.top, y1 = CHART.height - CHART.bottom;
   return {
     a,
     b,
@@ -148,9 +156,9 @@ function buildSkeleton(clipId) {
   ui.title = h("span", { class: "nnhp-lrpick-title", text: "learning-rate range test" });
   ui.status = h("span", { class: "nnhp-lrpick-status" });
   ui.summary = h("div", { class: "nnhp-lrpick-summary" });
+  ui.width = CHART.width;
   ui.svg = s("svg", {
     class: "nnhp-lrpick-chart",
-    viewBox: `0 0 ${CHART.width} ${CHART.height}`,
     role: "img",
     "aria-label": "loss against learning rate"
   });
@@ -194,7 +202,8 @@ function buildSkeleton(clipId) {
     { class: "nnhp-lrpick" },
     h("div", { class: "nnhp-lrpick-header" }, ui.title, ui.status),
     ui.summary,
-    h("div", { class: "nnhp-lrpick-area" }, ui.svg, ui.readout),
+    h("div", { class: "nnhp-lrpick-legend" }, ...LEGEND.map(([kind, text]) => h("span", { class: `nnhp-lrpick-key nnhp-lrpick-key-${kind}` }, h("i"), text))),
+    ui.area = h("div", { class: "nnhp-lrpick-area" }, ui.svg, ui.readout),
     pick,
     ui.hint
   );
@@ -205,19 +214,21 @@ function marker(sc, rate, kind, text, row = 0) {
   const group = s("g", { class: `nnhp-lrpick-marker nnhp-lrpick-${kind}` });
   group.append(s("line", { x1: px, x2: px, y1: sc.y0, y2: sc.y1 }));
   const right = px > (sc.x0 + sc.x1) / 2;
-  const y = row === 0 ? sc.y0 - 6 : sc.y0 + 14;
+  const y = [sc.y0 - 6, sc.y0 + 14, sc.y1 - 12][row];
   group.append(s("text", { x: px + (right ? -4 : 4), y, "text-anchor": right ? "end" : "start" }, text));
   return group;
 }
 function drawChart(ui, model) {
   const svg = ui.svg;
   svg.replaceChildren();
-  const sc = scales(model);
+  const W = ui.width;
+  for (const [k, v] of [["width", W], ["height", CHART.height], ["viewBox", `0 0 ${W} ${CHART.height}`]]) svg.setAttribute(k, v);
+  const sc = scales(model, W);
   ui.scales = sc;
   if (!sc) {
     svg.append(s(
       "text",
-      { x: CHART.width / 2, y: CHART.height / 2, "text-anchor": "middle", class: "nnhp-lrpick-axis" },
+      { x: W / 2, y: CHART.height / 2, "text-anchor": "middle", class: "nnhp-lrpick-axis" },
       "the curve appears after the first steps"
     ));
     svg.dataset.points = "0";
@@ -261,13 +272,14 @@ function drawChart(ui, model) {
   curves.append(s("path", { d: smooth.path, class: "nnhp-lrpick-smooth" }));
   svg.append(curves);
   const steepest = model.get("steepest"), suggestion = model.get("suggestion"), chosen = model.get("chosen");
-  if (steepest > 0) svg.append(marker(sc, steepest, "steepest", `steepest ${literal(steepest)}`, 1));
-  if (suggestion > 0) svg.append(marker(sc, suggestion, "suggestion", `suggestion ${literal(suggestion)}`));
   if (chosen > 0) {
-    const picked = marker(sc, chosen, "chosen", "");
+    const same = chosen === suggestion;
+    const picked = marker(sc, chosen, "chosen", same ? "picked: the suggestion" : `picked ${literal(chosen)}`, 2);
     picked.append(s("path", { d: `M${sc.x(chosen) - 6},${sc.y1}l6,-8l6,8z`, class: "nnhp-lrpick-handle" }));
     svg.append(picked);
   }
+  if (steepest > 0) svg.append(marker(sc, steepest, "steepest", `steepest ${literal(steepest)}`, 1));
+  if (suggestion > 0) svg.append(marker(sc, suggestion, "suggestion", `suggestion ${literal(suggestion)}`));
   ui.overlay = s("rect", {
     x: sc.x0,
     y: sc.y0,
@@ -289,7 +301,7 @@ function drawControls(ui, model, constants) {
   const chosen = model.get("chosen"), suggestion = model.get("suggestion");
   const low = model.get("low"), high = model.get("high");
   ui.root.dataset.status = status;
-  ui.status.textContent = running ? `running · step ${lrs.length} of ${model.get("steps") || "?"}${lrs.length ? ` · lr ${literal(lrs[lrs.length - 1])}` : ""}` : status;
+  ui.status.textContent = running ? `running · step ${lrs.length} of ${model.get("steps") || "?"}${lrs.length ? ` · lr ${literal(lrs[lrs.length - 1])}` : ""}` : status === constants.diverged ? `done: the loss ${status}, as the test intends` : status;
   ui.status.dataset.status = status;
   ui.summary.textContent = running ? "" : (model.get("summary") || "").replace(/^lrfind: /, "");
   const text = literal(chosen);
@@ -343,8 +355,8 @@ function render({ model, el }) {
     if (!at) return;
     ui.readout.textContent = `lr ${literal(at.rate)}`;
     const box = ui.svg.getBoundingClientRect();
-    ui.readout.style.left = `${at.x / CHART.width * box.width + 8}px`;
-    ui.readout.style.top = `${at.y / CHART.height * box.height - 26}px`;
+    ui.readout.style.left = `${Math.min(at.x + 8, box.width - ui.readout.offsetWidth)}px`;
+    ui.readout.style.top = `${at.y - 26}px`;
     ui.readout.classList.add("nnhp-lrpick-visible");
   };
   ui.svg.addEventListener("pointerdown", (event) => {
@@ -387,9 +399,18 @@ function render({ model, el }) {
     }, 1500);
   });
   for (const name of constants.synced) model.on(`change:${name}`, schedule);
+  const resized = new ResizeObserver(([entry]) => {
+    const width = Math.floor(entry.contentRect.width);
+    if (width > 0 && Math.max(260, width) !== ui.width) {
+      ui.width = Math.max(260, width);
+      schedule();
+    }
+  });
+  resized.observe(ui.area);
   el.append(ui.root);
   draw();
   return () => {
+    resized.disconnect();
     if (view.frame) cancelAnimationFrame(view.frame);
     for (const name of constants.synced) model.off(`change:${name}`, schedule);
   };
