@@ -46,6 +46,7 @@ from nnhp_magics.search.rounds import DEFAULT_ROUND_TRIALS
 from nnhp_magics.search.strategies import STRATEGIES
 from nnhp_magics.views.explore_panel import importances_payload, refine_payload, round_status, trials_payload
 from nnhp_magics.views.frontend import bundle_file, redrawn_traits
+from nnhp_magics.views.throttle import Throttle
 
 #: Seconds between two updates sent to the browser (at most four a second).
 SEND_INTERVAL = 0.25
@@ -301,7 +302,7 @@ def _epochs_per_fold(trial: Trial) -> float:
     return round(trial.epochs / folds, 1)
 
 
-class Dashboard(anywidget.AnyWidget):  # type: ignore[misc]
+class Dashboard(anywidget.AnyWidget):
     """The dashboard widget: synced state for ``widgets/dashboard.js`` (bundled with ``explore.js``) and its actions.
 
     Stop and Export work during and after a search; after it, the Explore panel
@@ -317,9 +318,9 @@ class Dashboard(anywidget.AnyWidget):  # type: ignore[misc]
     status = traitlets.Unicode("waiting").tag(sync=True)
     info = traitlets.Dict().tag(sync=True)
     clock = traitlets.Dict().tag(sync=True)
-    trials = traitlets.List().tag(sync=True)
-    curves = traitlets.List().tag(sync=True)
-    running = traitlets.List().tag(sync=True)
+    trials: traitlets.List[Any] = traitlets.List().tag(sync=True)
+    curves: traitlets.List[Any] = traitlets.List().tag(sync=True)
+    running: traitlets.List[Any] = traitlets.List().tag(sync=True)
     best = traitlets.Dict().tag(sync=True)
     stoppable = traitlets.Bool(False).tag(sync=True)
     stopping = traitlets.Bool(False).tag(sync=True)
@@ -329,8 +330,8 @@ class Dashboard(anywidget.AnyWidget):  # type: ignore[misc]
     explore = traitlets.Dict().tag(sync=True)
     importances = traitlets.Dict().tag(sync=True)
     refine = traitlets.Dict().tag(sync=True)
-    selected = traitlets.List().tag(sync=True)
-    rounds = traitlets.List().tag(sync=True)
+    selected: traitlets.List[Any] = traitlets.List().tag(sync=True)
+    rounds: traitlets.List[Any] = traitlets.List().tag(sync=True)
     round_block = traitlets.Unicode("").tag(sync=True)
     #: Names and defaults the front end takes from Python instead of restating them.
     constants = traitlets.Dict().tag(sync=True)
@@ -358,7 +359,10 @@ class Dashboard(anywidget.AnyWidget):  # type: ignore[misc]
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
         """The widget's view only: the cell's static result below it is what text-only front ends and saved notebooks show."""
-        data, metadata = super()._repr_mimebundle_(**kwargs)
+        bundle = super()._repr_mimebundle_(**kwargs)
+        if bundle is None:  # no view (closed widget): nothing to show
+            return None
+        data, metadata = bundle
         data["text/plain"] = ""  # present, so IPython adds no repr() of the widget either
         return data, metadata
 
@@ -519,7 +523,7 @@ class Output(Protocol):
 
 
 class DashboardView:
-    """Event listener that applies each event at once and sends at most one update per ``interval`` seconds."""
+    """Event listener that applies each event at once and sends updates as the live views' ``Throttle`` allows."""
 
     # An update that comes too soon is sent by a timer once the interval has passed,
     # so the browser is never more than ``interval`` behind. ``pump`` (foreground
@@ -534,7 +538,7 @@ class DashboardView:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.output = output
-        self.interval = interval
+        self.throttle = Throttle(interval, clock=clock)
         self.pump_factory = pump_factory
         self.clock = clock
         self.state = DashboardState(clock)
@@ -542,7 +546,6 @@ class DashboardView:
         self.pump: Callable[[], Any] | None = None
         self.background = False
         self._lock = threading.RLock()
-        self._last_sent = -math.inf
         self._timer: threading.Timer | None = None
 
     def __call__(self, event: Event) -> None:
@@ -575,8 +578,9 @@ class DashboardView:
         self.state.apply(SearchEnded(search, search.stop_reason or "done"))
         self.widget = Dashboard()
         self.widget.begin(search, stoppable=False)
+        began = self.clock()
         self.widget.finish(self.state.snapshot())
-        self._last_sent = self.clock()
+        self.throttle.drew(began)
         return self.widget
 
     def _end(self, search: SearchRecord) -> None:
@@ -585,12 +589,13 @@ class DashboardView:
             self._timer = None
         if self.widget is None:
             return
+        began = self.clock()
         self.widget.finish(self.state.snapshot())
-        self._last_sent = self.clock()
+        self.throttle.drew(began)
         self.output.result(search)
 
     def _send_soon(self) -> None:
-        wait = self.interval - (self.clock() - self._last_sent)
+        wait = self.throttle.wait()
         if wait <= 0:
             self._send()
         elif self._timer is None:
@@ -608,8 +613,9 @@ class DashboardView:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-        self._last_sent = self.clock()
+        began = self.clock()
         self.widget.show(self.state.snapshot())  # type: ignore[union-attr]
+        self.throttle.drew(began)
 
 
 class CellOutput:

@@ -34,7 +34,7 @@ def _finite(values: list[float]) -> list[float | None]:
     return [float(v) if math.isfinite(v) else None for v in values]
 
 
-class LRFindWidget(anywidget.AnyWidget):  # type: ignore[misc]
+class LRFindWidget(anywidget.AnyWidget):
     """The range test's chart: synced curve and readings, and the picked rate ``chosen``, clipped to ``[low, high]``."""
 
     _esm = bundle_file("lrfind.js")
@@ -45,10 +45,10 @@ class LRFindWidget(anywidget.AnyWidget):  # type: ignore[misc]
     #: The rates the test runs from and to: the x axis spans them from the first step, so it never rescales.
     start = traitlets.Float(None, allow_none=True).tag(sync=True)
     end = traitlets.Float(None, allow_none=True).tag(sync=True)
-    lrs = traitlets.List().tag(sync=True)
-    losses = traitlets.List().tag(sync=True)
-    smoothed = traitlets.List().tag(sync=True)
-    y_range = traitlets.List().tag(sync=True)
+    lrs: traitlets.List[Any] = traitlets.List().tag(sync=True)
+    losses: traitlets.List[Any] = traitlets.List().tag(sync=True)
+    smoothed: traitlets.List[Any] = traitlets.List().tag(sync=True)
+    y_range: traitlets.List[Any] = traitlets.List().tag(sync=True)
     low = traitlets.Float(None, allow_none=True).tag(sync=True)
     high = traitlets.Float(None, allow_none=True).tag(sync=True)
     suggestion = traitlets.Float(None, allow_none=True).tag(sync=True)
@@ -60,7 +60,10 @@ class LRFindWidget(anywidget.AnyWidget):  # type: ignore[misc]
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
         """The widget's view only: the static view below it is what text-only front ends and saved notebooks show."""
-        data, metadata = super()._repr_mimebundle_(**kwargs)
+        bundle = super()._repr_mimebundle_(**kwargs)
+        if bundle is None:  # no view (closed widget): nothing to show
+            return None
+        data, metadata = bundle
         data["text/plain"] = ""  # present, so IPython adds no repr() of the widget either
         return data, metadata
 
