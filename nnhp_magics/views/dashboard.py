@@ -242,7 +242,8 @@ class DashboardState:
             if trial is None:
                 rows.append({"trial": n, "state": RUNNING, "score": None, "score_std": None,
                              "params": jsonable(self.live[n].params), "epochs": None, "best_epoch": None,
-                             "seconds": None, "error": "", "round": self.info.get("round", 1)})
+                             "seconds": None, "error": "", "round": self.info.get("round", 1),
+                             "engine": None, "engine_reason": None})
                 continue
             best_epoch = trial.best_epoch
             rows.append({
@@ -256,6 +257,8 @@ class DashboardState:
                 "seconds": round(trial.seconds, 2),
                 "error": "" if trial.state == COMPLETE else trial.error or "",
                 "round": trial.round,
+                "engine": trial.engine,
+                "engine_reason": trial.engine_reason,
             })
         return rows
 

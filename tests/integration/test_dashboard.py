@@ -193,7 +193,17 @@ def test_rows_use_the_leaderboards_names_and_count_epochs_per_fold():
     assert row["epochs"] == 99.5, "--epochs 100 under --cv 2 shows per fold, not the folds' sum"
     assert (row["score"], row["score_std"], row["best_epoch"]) == (0.4, 0.05, 98.5)
     board = search.leaderboard_columns()
-    assert {"score", "score_std", "best_epoch", "epochs"} <= set(row) & set(board)
+    assert {"score", "score_std", "best_epoch", "epochs", "engine", "engine_reason"} <= set(row) & set(board)
+
+
+def test_rows_say_which_engine_trained_a_trial_and_why_fit():
+    state = DashboardState(FakeClock())
+    state.apply(SearchStarted(new_search()))
+    trial = finished(0, "complete", 0.4, {"units": 8})
+    trial.engine, trial.engine_reason = "fit", "the callback PerBatch acts per batch (on_train_batch_end)"
+    state.apply(TrialFinished(trial))
+    row = state.snapshot()["trials"][0]
+    assert (row["engine"], row["engine_reason"]) == ("fit", trial.engine_reason)
 
 
 def test_best_parameters_show_four_digits_and_copy_exactly():

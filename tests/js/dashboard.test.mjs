@@ -94,7 +94,7 @@ test("stateText: a pruned trial says at which epoch", () => {
 test("columns: the names search.leaderboard() uses, the objective and ± explained in titles", () => {
   const cols = columns({ ...info, cv: 3 });
   assert.deepEqual(cols.map((c) => c.label),
-    ["trial", "state", "score", "score_std", "units", "epochs", "best_epoch", "seconds"]);
+    ["trial", "state", "score", "score_std", "units", "epochs", "best_epoch", "seconds", "engine"]);
   assert.match(cols[2].title, /val_loss/);
   assert.equal(cols[3].title, "standard deviation over CV folds");
 });

@@ -693,7 +693,8 @@ function columns(info) {
   cols.push(
     { key: "epochs", label: "epochs", title: info.cv ? "epochs trained, per fold (mean over the folds)" : "epochs trained" },
     { key: "best_epoch", label: "best_epoch", title: "the restored best epoch (mean over the folds under CV)" },
-    { key: "seconds", label: "seconds", title: "seconds the trial took" }
+    { key: "seconds", label: "seconds", title: "seconds the trial took" },
+    { key: "engine", label: "engine", title: "what trained the trial: graph, packed, or fit (hover a fit cell for why)" }
   );
   if ((info.round || 1) > 1) cols.push({ key: "round", label: "round", title: "the round that ran the trial" });
   return cols;
@@ -987,6 +988,12 @@ function drawTable(ui, model, view) {
         td.textContent = row.state === view.constants.running ? "…" : fmt(value);
       } else if (col.param) {
         td.textContent = paramText(value);
+      } else if (col.key === "engine") {
+        td.textContent = value || "";
+        if (row.engine_reason) {
+          td.title = `fit, because ${row.engine_reason}`;
+          td.textContent = `${value} *`;
+        }
       } else {
         td.textContent = fmt(value);
       }
