@@ -264,3 +264,24 @@ def test_dasks_log_lines_stay_out_of_the_cell_when_a_worker_dies(data, client, c
     )
     assert killed and [t.state for t in search.trials] == ["complete"] * 3
     assert [r.getMessage() for r in caplog.records if r.name.startswith("distributed.")] == []
+
+
+def two_input_build(units: int = 4, learning_rate: float = 0.01):
+    """A wide & deep model on two inputs, as the chapter's: 2 wide features beside a small MLP over 4."""
+    import keras
+
+    wide, deep = keras.Input(shape=(2,)), keras.Input(shape=(4,))
+    hidden = keras.layers.Dense(units, activation="relu")(deep)
+    model = keras.Model([wide, deep], keras.layers.Dense(1)(keras.layers.concatenate([wide, hidden])))
+    model.compile(loss="mse", optimizer=keras.optimizers.SGD(learning_rate=learning_rate))
+    return model
+
+
+def test_workers_train_several_inputs_with_the_users_callbacks(data, client, keras_ready):
+    x, y = data
+    inputs = (x[:, :2], x)
+    stop = keras_ready.callbacks.EarlyStopping(monitor="val_loss", patience=1)
+    search = hpsearch(two_input_build, inputs, y, "units = int(2, 6)", fit_kwargs={"callbacks": [stop]}, **small())
+    assert [t.state for t in search.trials] == ["complete"] * 4
+    assert {t.engine for t in search.trials} == {"graph"}, "epoch-level callbacks keep the graph engine on workers"
+    assert search.best_model.predict(inputs, verbose=0).shape == (len(y), 1)
