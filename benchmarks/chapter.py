@@ -30,7 +30,7 @@ n_neurons int 10-100, learning_rate log-uniform 1e-4..1e-2. X and valid are tupl
 Every run is a fresh process with one TensorFlow thread, one after another; its wall
 seconds cover the search call only (imports and one tiny warm-up fit come before).
 
-    python benchmarks/chapter.py --fashion --wide-deep          # the defaults: 5-8 min on 2 cores
+    python benchmarks/chapter.py --fashion --wide-deep          # the defaults: about 4 min on 2 cores
     python benchmarks/chapter.py --fashion --full               # 55,000 / 5,000 rows: much longer
     python benchmarks/chapter.py --wide-deep --trials 20 --epochs 100 --patience 10
 """
