@@ -171,6 +171,7 @@ class DashboardState:
             "max_epochs": search.max_epochs,
             "params": list(search.param_names),
             "round": len(search.rounds),
+            "plan": search.plan_text,
         }
         for trial in list(search.trials):
             if trial.state != RUNNING:

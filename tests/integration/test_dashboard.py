@@ -770,3 +770,13 @@ def test_a_saved_notebook_shows_the_search_as_it_ended_and_the_rate_picked_last(
     assert picked.endswith("(picked)")
     lrfind_static = [o["data"] for o in saved.cells[3].outputs if "nnhp-lrfind" in o.get("data", {}).get("text/html", "")]
     assert len(lrfind_static) == 1 and picked in lrfind_static[0]["text/plain"] and picked in lrfind_static[0]["text/html"]
+
+
+def test_the_header_shows_hyperbands_plan_before_the_first_trial():
+    from nnhp_magics.search.strategies import hyperband_plan
+
+    search = new_search(budget=172)
+    search.plan_text = hyperband_plan(100).describe()
+    state = DashboardState(FakeClock())
+    state.apply(SearchStarted(search))
+    assert "5 brackets, 172 configurations up to 100 epochs" in state.snapshot()["info"]["plan"]

@@ -729,11 +729,13 @@ function buildSkeleton(constants) {
   ui.elapsed = h("span", { class: "nnhp-elapsed" });
   ui.eta = h("span", { class: "nnhp-eta" });
   ui.bestScore = h("span", { class: "nnhp-best-score" });
+  ui.plan = h("div", { class: "nnhp-header-line nnhp-plan nnhp-hidden" });
   const header = h(
     "div",
     { class: "nnhp-header" },
     h("div", { class: "nnhp-header-line" }, ui.title, ui.status),
-    h("div", { class: "nnhp-header-line nnhp-facts" }, ui.counter, ui.elapsed, ui.eta, ui.bestScore)
+    h("div", { class: "nnhp-header-line nnhp-facts" }, ui.counter, ui.elapsed, ui.eta, ui.bestScore),
+    ui.plan
   );
   ui.trialsFill = h("div", { class: "nnhp-fill" });
   ui.trialsLabel = h("span", { class: "nnhp-bar-label" });
@@ -1029,6 +1031,8 @@ function drawHeader(ui, model, view) {
   const round = (info.round || 1) > 1 ? ` · round ${info.round}` : "";
   ui.title.textContent = info.strategy ? `${info.strategy} search · ${info.objective} (${info.direction})${info.cv ? ` · ${info.cv}-fold CV` : ""}${round}` : "waiting for the search to start";
   ui.status.textContent = model.get("stopping") && live ? "stopping…" : status;
+  ui.plan.textContent = info.plan || "";
+  ui.plan.classList.toggle("nnhp-hidden", !info.plan);
   ui.status.dataset.status = status;
   ui.counter.textContent = `${counted} of ${budget} trials${live && running.length ? ` · ${running.length} running` : ""}`;
   ui.counter.dataset.finished = String(counted);
