@@ -222,12 +222,24 @@ def _refined_float(d: FloatRange, values: list[float], margin: float) -> FloatRa
     lo, hi = _padded(values, d.low, d.high, d.log, margin)
     if d.step is not None:
         lo, hi = _on_grid(lo, d.low, d.step, up=False), _on_grid(hi, d.low, d.step, up=True)
-    elif d.log:
-        lo, hi = _round_significant(lo, up=False), _round_significant(hi, up=True)
+        return FloatRange(max(d.low, lo), min(d.high, hi), step=d.step, log=d.log)
+    if d.log:
+        def rounded(x: float, up: bool) -> float:
+            return _round_significant(x, up)
     else:
         unit = Decimal(1).scaleb(math.floor(math.log10(hi - lo)) - 2)
-        lo, hi = _round_to(lo, unit, up=False), _round_to(hi, unit, up=True)
-    return FloatRange(max(d.low, lo), min(d.high, hi), step=d.step, log=d.log)
+
+        def rounded(x: float, up: bool) -> float:
+            return _round_to(x, unit, up)
+    lo, hi = rounded(lo, up=False), rounded(hi, up=True)
+    # a bound the original range clips is rounded inwards, so it stays inside and reads short
+    if lo < d.low:
+        inward = rounded(d.low, up=True)
+        lo = inward if inward < hi else d.low
+    if hi > d.high:
+        inward = rounded(d.high, up=False)
+        hi = inward if inward > lo else d.high
+    return FloatRange(lo, hi, step=d.step, log=d.log)
 
 
 def _padded(values: list[float], low: float, high: float, log: bool, margin: float) -> tuple[float, float]:

@@ -379,3 +379,14 @@ def test_explore_imports_neither_tensorflow_nor_ipython():
         "assert not {'tensorflow', 'keras', 'IPython'} & set(sys.modules), 'explore is not pure'"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_a_refined_bound_the_original_range_clips_is_rounded_inwards():
+    from nnhp_magics.search.analysis import _refined_float
+
+    d = parse_spec("lr = loguniform(0.0026791683, 0.08037504974457205)")["lr"].dist
+    refined = _refined_float(d, [0.01, 0.07], 0.1)
+    assert refined.high == 0.0803 and d.low <= refined.low < refined.high <= d.high
+    d = parse_spec("x = float(0.123456, 0.987654321)")["x"].dist
+    refined = _refined_float(d, [0.2, 0.98], 0.1)
+    assert (refined.low, refined.high) == (0.124, 0.987)
