@@ -112,12 +112,14 @@ def notebook(jlab, page):
 
     nb = open_notebook(page, jlab, NB_NAME, [SETUP, GRID, ROUND, LRFIND, PICK])
     page.set_viewport_size({"width": 800, "height": 1400})  # after the kernel is ready: the narrow toolbar hides its name
-    if not nb.locator("#filebrowser").is_visible():
-        nb.locator('.jp-SideBar [data-id="filebrowser"]').click()
-    # the pick's printed line, and the %lrfind cell's static view redrawn with the pick
-    expect(nb.locator(".jp-OutputArea-output", has_text=re.compile(r"\(picked\)"))).to_have_count(2, timeout=300_000)
-    yield nb
-    page.set_viewport_size({"width": 1280, "height": 1600})
+    try:
+        if not nb.locator("#filebrowser").is_visible():
+            nb.locator('.jp-SideBar [data-id="filebrowser"]').click()
+        # the pick's printed line, and the %lrfind cell's static view redrawn with the pick
+        expect(nb.locator(".jp-OutputArea-output", has_text=re.compile(r"\(picked\)"))).to_have_count(2, timeout=300_000)
+        yield nb
+    finally:  # the later browser modules share the page, and wait for a kernel name the narrow toolbar hides
+        page.set_viewport_size({"width": 1280, "height": 1600})
 
 
 def test_at_800_px_no_text_is_under_10_px_and_the_key_columns_stay_in_view(notebook):

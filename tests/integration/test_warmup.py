@@ -13,13 +13,18 @@ BASE = 3e-3
 
 
 def rate_recorder():
-    """A Keras callback that records the optimizer's learning rate before every batch, one list per fit."""
+    """A Keras callback that records the optimizer's learning rate before every batch, one list per fit.
+
+    A search gives each trial its own copy of the user's callbacks, so the runs are
+    kept on the class, which every copy shares.
+    """
     import keras
 
     class Recorder(keras.callbacks.Callback):
+        runs: list[list[float]] = []
+
         def __init__(self) -> None:
             super().__init__()
-            self.runs: list[list[float]] = []
             self.switch_at: int | None = None
 
         def on_train_begin(self, logs=None) -> None:
