@@ -112,7 +112,7 @@ def test_state_follows_a_search_from_start_to_end():
     snap = state.snapshot()
     assert snap["status"] == "running"
     assert snap["info"] == {"strategy": "random", "objective": "val_loss", "direction": "min", "budget": 4,
-                            "cv": None, "max_epochs": 5, "params": ["units", "act", "dropout"], "round": 1}
+                            "cv": None, "max_epochs": 5, "params": ["units", "act", "dropout"], "round": 1, "plan": None}
     rows = {r["trial"]: r for r in snap["trials"]}
     assert [rows[n]["state"] for n in range(4)] == ["complete", "pruned", "failed", "running"]
     assert rows[2]["error"] == "ValueError: boom" and rows[2]["score"] is None
