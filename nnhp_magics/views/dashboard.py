@@ -45,7 +45,7 @@ from nnhp_magics.errors import NnhpError, SpecError
 from nnhp_magics.search.rounds import DEFAULT_ROUND_TRIALS
 from nnhp_magics.search.strategies import STRATEGIES
 from nnhp_magics.views.explore_panel import importances_payload, refine_payload, round_status, trials_payload
-from nnhp_magics.views.frontend import bundle_file, redrawn_traits
+from nnhp_magics.views.frontend import bundle_file, redrawn_traits, view_only
 from nnhp_magics.views.throttle import Throttle
 
 #: Seconds between two updates sent to the browser (at most four a second).
@@ -363,12 +363,7 @@ class Dashboard(anywidget.AnyWidget):
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
         """The widget's view only: the cell's static result below it is what text-only front ends and saved notebooks show."""
-        bundle = super()._repr_mimebundle_(**kwargs)
-        if bundle is None:  # no view (closed widget): nothing to show
-            return None
-        data, metadata = bundle
-        data["text/plain"] = ""  # present, so IPython adds no repr() of the widget either
-        return data, metadata
+        return view_only(super()._repr_mimebundle_(**kwargs))
 
     def begin(self, search: SearchRecord, *, stoppable: bool) -> None:
         """Bind to a search (or its next round) under a fresh run id: an earlier click cannot reach this run."""

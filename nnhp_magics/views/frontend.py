@@ -9,6 +9,7 @@ needs Node.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import traitlets
 
@@ -22,6 +23,15 @@ def bundle_file(name: str) -> Path:
         msg = f"the widgets' front-end file {path} is missing; reinstall nnhp-magics."
         raise FileNotFoundError(msg)
     return path
+
+
+def view_only(bundle: tuple[dict[str, Any], dict[str, Any]] | None) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """A widget's mime bundle with an empty text form: IPython then adds no repr(), and the static view beside it speaks."""
+    if bundle is None:  # no view (a closed widget): nothing to show
+        return None
+    data, metadata = bundle
+    data["text/plain"] = ""
+    return data, metadata
 
 
 def redrawn_traits(widget: type[traitlets.HasTraits]) -> list[str]:

@@ -20,7 +20,7 @@ import anywidget
 import traitlets
 
 from nnhp_magics.lr_finder.range_test import DIVERGED, FAILED, LRFindResult, clip_rate, failure_summary, y_limits
-from nnhp_magics.views.frontend import bundle_file, redrawn_traits
+from nnhp_magics.views.frontend import bundle_file, redrawn_traits, view_only
 from nnhp_magics.views.lrfind import LiveView, current_cell, static_bundle
 
 #: The chart's status while the range test runs; then the result's ``stopped``, or FAILED.
@@ -60,12 +60,7 @@ class LRFindWidget(anywidget.AnyWidget):
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
         """The widget's view only: the static view below it is what text-only front ends and saved notebooks show."""
-        bundle = super()._repr_mimebundle_(**kwargs)
-        if bundle is None:  # no view (closed widget): nothing to show
-            return None
-        data, metadata = bundle
-        data["text/plain"] = ""  # present, so IPython adds no repr() of the widget either
-        return data, metadata
+        return view_only(super()._repr_mimebundle_(**kwargs))
 
     @traitlets.default("constants")
     def _constants(self) -> dict[str, Any]:
