@@ -444,24 +444,25 @@ class SearchRecord:
         check_export_paths(paths, overwrite)
         best = self.best_trial
         model = self.best_model
-        params = json.dumps(
-            {"trial": best.number, "score": best.score, "objective": self.objective.name, "params": best.params},
-            indent=2,
-            default=_jsonable,
-        )
+        texts = {
+            "params": json.dumps(
+                {"trial": best.number, "score": best.score, "objective": self.objective.name, "params": best.params},
+                indent=2,
+                default=_jsonable,
+            ),
+            "leaderboard": self.to_csv(),
+        }
+        if "classes" in paths:
+            texts["classes"] = json.dumps(self.classes, default=_jsonable)
         paths["model"].parent.mkdir(parents=True, exist_ok=True)
         temps = {key: temporary_beside(p) for key, p in paths.items()}
         weights = paths["model"].with_suffix(".weights.h5")
         step, moved = "writing the model", []
         try:
             self._save_best_weights(model, temps["model"], weights)
-            step = "writing the parameters"
-            temps["params"].write_text(params)
-            step = "writing the leaderboard"
-            temps["leaderboard"].write_text(self.to_csv())
-            if "classes" in temps:
-                step = "writing the classes"
-                temps["classes"].write_text(json.dumps(self.classes, default=_jsonable))
+            for key, text in texts.items():
+                step = f"writing the {_EXPORT_TEXTS[key]}"
+                temps[key].write_text(text)
             step = "moving the files into place"
             for key, target in paths.items():
                 os.replace(temps[key], target)
@@ -469,10 +470,8 @@ class SearchRecord:
         except NnhpError:  # Keras cannot reload this model: its weights were saved instead, kept with their parameters
             for temp in temps.values():
                 temp.unlink(missing_ok=True)
-            write_text_atomically(paths["params"], params)
-            write_text_atomically(paths["leaderboard"], self.to_csv())
-            if "classes" in paths:
-                write_text_atomically(paths["classes"], json.dumps(self.classes, default=_jsonable))
+            for key, text in texts.items():
+                write_text_atomically(paths[key], text)
             raise
         except Exception as exc:
             for temp in temps.values():
@@ -585,6 +584,10 @@ def export_paths(path: str | os.PathLike[str]) -> dict[str, Path]:
         "params": stem.with_name(stem.name + ".params.json"),
         "leaderboard": stem.with_name(stem.name + ".leaderboard.csv"),
     }
+
+
+#: What each text file of an export holds, as an error about writing it names it.
+_EXPORT_TEXTS = {"params": "parameters", "leaderboard": "leaderboard", "classes": "classes"}
 
 
 def temporary_beside(path: Path) -> Path:
