@@ -198,7 +198,8 @@ class Scheduler:
         except NnhpError:
             raise
         except KeyboardInterrupt:
-            raise interrupted(pack.live()[0].record, pack.live()[0].started) from None
+            first = pack.live()[0]
+            raise interrupted(first.record, first.started) from None
         except Exception as exc:
             yield from self._isolate(pack, exc)
             return
