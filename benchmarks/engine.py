@@ -38,6 +38,7 @@ EPOCH_CONFIGS = ("fit", "fit-spe64", "graph", "pack4", "pack8", "pack16", "graph
 SEARCH_MODES = {
     "fit": {"engine": "fit"},
     "auto": {"engine": "auto"},
+    "no-jit": {"engine": "auto", "jit": False},
     "pack4": {"engine": "auto", "pack": 4},
     "pack8": {"engine": "auto", "pack": 8},
     "jit": {"engine": "auto", "jit": True},

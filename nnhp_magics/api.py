@@ -138,7 +138,7 @@ def hpsearch(
     warmup: float = 0,
     engine: str = "auto",
     pack: int | None = None,
-    jit: bool = False,
+    jit: bool | None = None,
     tensorboard: str | None = None,
     factor: int = 3,
     iterations: int = 1,

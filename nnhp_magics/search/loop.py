@@ -163,7 +163,7 @@ def plan_search(
     warmup: float,
     engine: str = "auto",
     pack: int | None = None,
-    jit: bool = False,
+    jit: bool | None = None,
     tensorboard: str | None = None,
     factor: int = 3,
     iterations: int = 1,

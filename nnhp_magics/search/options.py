@@ -8,6 +8,7 @@ option shows up cannot drift apart.
 
 from __future__ import annotations
 
+import argparse
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -19,7 +20,8 @@ from nnhp_magics.errors import NnhpError
 class Option:
     """One option: ``name`` is the Python keyword, ``flag`` the magic's spelling.
 
-    ``kind`` converts the magic's text (None: a flag that is off unless given);
+    ``kind`` converts the magic's text (None: a flag that is off unless given; bool:
+    ``--flag``/``--no-flag``, unset when neither is given);
     ``valid`` says whether a value is allowed, and ``rule`` finishes the sentence
     "FLAG must be ..." when it is not. ``shown_default`` is how the README's table
     writes the default.
@@ -42,6 +44,8 @@ class Option:
         """The ``argparse`` ``add_argument`` call for this option."""
         if self.kind is None:
             return (self.flag,), {"action": "store_true", "help": self.help}
+        if self.kind is bool:
+            return (self.flag,), {"action": argparse.BooleanOptionalAction, "default": self.default, "help": self.help}
         extra = {"metavar": self.metavar} if self.metavar else {}
         return (self.flag,), {"type": self.kind, "default": self.default, "help": self.help, **extra}
 
@@ -89,7 +93,8 @@ SEARCH_OPTIONS: tuple[Option, ...] = (
     Option("engine", "auto", "auto (graph engine where faithful, else fit), graph or fit", "`auto`"),
     Option("pack", None, "trials trained side by side in one graph (default 1)", "1", int, _at_least(1),
            "at least 1 (1 = one trial at a time)"),
-    Option("jit", False, "compile each epoch with XLA (pays off on long runs)", "off", None),
+    Option("jit", None, "XLA for the epoch program: auto (where the trial's predicted steps pay for the compile), "
+           "--jit always, --no-jit never", "auto", bool),
     Option("tensorboard", None, "log each trial's curves to DIR/trial-N and the HParams table (needs tensorboard)",
            "—", metavar="DIR"),
 )

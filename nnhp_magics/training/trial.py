@@ -45,7 +45,7 @@ class FitConfig:
     warmup_epochs: float = 0
     engine: str = "auto"
     pack: int = DEFAULT_PACK
-    jit: bool = False
+    jit: bool | None = None
     tensorboard: str | None = None
 
 
@@ -109,7 +109,8 @@ def run_trial(
     routed = route(task.params, build)
     model = None
     with trial_failures(record, started):
-        model = train_folds(record, build, routed, data, config, control, session=graph_session(config))
+        session = graph_session(config, len(data.folds))
+        model = train_folds(record, build, routed, data, config, control, session=session)
     close_record(record, started)
     keep = keep_model and record.state == COMPLETE and len(data.folds) == 1
     return TrialOutcome(record, model if keep else None)
@@ -302,13 +303,13 @@ class FoldResult:
     evaluate: Callable[[Any, Any], dict[str, float]] | None = None
 
 
-def graph_session(config: FitConfig) -> Any:
-    """A graph-engine session that carries one trial's traced program across its folds (None for --engine fit)."""
+def graph_session(config: FitConfig, folds: int = 1) -> Any:
+    """A graph-engine session that carries one trial's traced program across its ``folds`` (None for --engine fit)."""
     if config.engine == "fit":
         return None
     from nnhp_magics.training.engine.single import GraphSession
 
-    return GraphSession(config.jit)
+    return GraphSession(config.jit, folds, early_stopping=config.patience > 0)
 
 
 def engine_reason(model: Any, fold: Fold, routed: Routed, config: FitConfig) -> str | None:

@@ -125,6 +125,33 @@ def test_one_traced_program_serves_every_fold_of_a_trial(deterministic):
         np.testing.assert_array_equal(a, b)
 
 
+def test_xla_is_chosen_from_the_trials_budget_unless_forced(deterministic):
+    import keras
+
+    from nnhp_magics.training.engine.graph import feed_for
+    from nnhp_magics.training.engine.single import GraphSession
+
+    class StopAfterOneEpoch(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            self.model.stop_training = True
+
+    fold = fold_of()
+    feed = feed_for(fold.train, fold.monitor)
+
+    def chosen(jit, epochs, folds=1):
+        session = GraphSession(jit, folds)
+        session.train(layered_build("dense", "sgd", seed=1), feed, 2, [StopAfterOneEpoch()], epochs, seed=4)
+        return session.program.jit
+
+    steps_per_epoch = -(-feed.rows // 2)
+    long_budget = -(-2 * 16_000 // steps_per_epoch)  # epochs whose predicted steps (half, under early stopping) pay
+    assert not chosen(None, 2)
+    assert chosen(None, long_budget)
+    assert chosen(None, -(-long_budget // 3), folds=3)
+    assert not chosen(False, long_budget)
+    assert chosen(True, 2)
+
+
 def test_the_engines_own_shuffling_is_seeded_and_scores_match_fit_within_noise(data):
     x, y = data
     from nnhp_magics.training.engine.graph import epoch_order

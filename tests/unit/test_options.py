@@ -55,6 +55,8 @@ def test_the_magic_converts_each_option_with_its_type():
 
     args = parse_argstring(NnhpMagics.hpsearch, "build X y --cv 3 --timeout 2.5 --jit --batch-size 64")
     assert (args.cv, args.timeout, args.jit, args.batch_size) == (3, 2.5, True, 64)
+    assert parse_argstring(NnhpMagics.hpsearch, "build X y --no-jit").jit is False
+    assert parse_argstring(NnhpMagics.hpsearch, "build X y").jit is None
 
 
 @pytest.mark.parametrize("option", [o for o in SEARCH_OPTIONS if o.valid is not None], ids=lambda o: o.flag)

@@ -35,6 +35,7 @@ from nnhp_magics.training.engine.graph import (
     prepare_model,
     structure,
 )
+from nnhp_magics.training.engine.select import use_xla
 from nnhp_magics.training.trial import (
     STOP,
     FitConfig,
@@ -172,9 +173,16 @@ class Scheduler:
         self.waiting = [j for j in self.waiting if j not in members]
         if self.pack is not None and members == survivors:
             return
-        program = EpochProgram([j.model for j in members], members[0].batch_size, self.config.jit)
         feeds = [_feed_of(j) for j in members]
+        program = EpochProgram([j.model for j in members], members[0].batch_size, self._xla(members[0]))
         self.pack = Pack(program, list(members), feeds, [_identity(f) for f in feeds])
+
+    def _xla(self, job: Job) -> bool:
+        """XLA for a pack when forced, else when one member's budget pays for it (compile and savings grow with K)."""
+        return use_xla(
+            self.config.jit, fold_epochs(job.routed, self.config), len(self.data.folds), _feed_of(job).rows,
+            job.batch_size, self.config.patience > 0,
+        )
 
     def _members(self, survivors: list[Job]) -> list[Job]:
         """Who trains in the next pack: survivors first, then waiting trials of the same batch size (solo alone)."""
