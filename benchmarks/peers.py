@@ -334,6 +334,7 @@ def keep(path: Path, kept: dict[str, dict[str, Any]], budget: Budget, result: Re
     """Add a successful peer result to the results file, written to a temporary file and renamed over it."""
     if result.error is not None or result.run in NNHP_RUNS:
         return
+    kept.update(load_kept(path))  # another run of this script may have kept results since this one read them
     kept[_kept_key(result.run, result.seed, budget)] = asdict(result)
     path.parent.mkdir(parents=True, exist_ok=True)
     temp = path.with_name(f".{path.name}.{os.getpid()}.partial")

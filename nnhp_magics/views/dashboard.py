@@ -104,17 +104,33 @@ def _curve(values: list[float] | None) -> list[float | None]:
 
 @dataclass
 class LiveTrial:
-    """A running trial's progress: its current fold and that fold's curves."""
+    """A running trial's progress: each fold's curves, and the fold that reported last (the one shown).
+
+    Folds trained one by one report in turn; folds trained together as a pack
+    interleave, so each keeps its own curves rather than restarting a shared one.
+    """
 
     number: int
     params: dict[str, Any]
     started: float
     folds: int = 1
     fold: int = 0
-    epoch: int = 0
     max_epochs: int = 0
-    loss: list[float | None] = field(default_factory=list)
-    val_loss: list[float | None] = field(default_factory=list)
+    losses: dict[int, list[float | None]] = field(default_factory=dict)
+    val_losses: dict[int, list[float | None]] = field(default_factory=dict)
+
+    @property
+    def loss(self) -> list[float | None]:
+        return self.losses.get(self.fold, [])
+
+    @property
+    def val_loss(self) -> list[float | None]:
+        return self.val_losses.get(self.fold, [])
+
+    @property
+    def epoch(self) -> int:
+        """Epochs the shown fold has finished."""
+        return len(self.loss)
 
 
 class DashboardState:
@@ -181,13 +197,13 @@ class DashboardState:
         live = self.live.get(event.trial)
         if live is None:
             live = self.live[event.trial] = LiveTrial(event.trial, {}, self.clock())
-        if event.fold != live.fold:
-            live.fold, live.loss, live.val_loss = event.fold, [], []
-        live.folds = event.folds
-        live.epoch = event.epoch + 1
+        live.fold, live.folds = event.fold, event.folds
         live.max_epochs = self._max_epochs(live.params, event.max_epochs)
-        live.loss.append(number(event.logs.get("loss")))
-        live.val_loss.append(number(event.logs.get("val_loss")))
+        losses = live.losses.setdefault(event.fold, [])
+        val_losses = live.val_losses.setdefault(event.fold, [])
+        del losses[event.epoch:], val_losses[event.epoch:]
+        losses.append(number(event.logs.get("loss")))
+        val_losses.append(number(event.logs.get("val_loss")))
 
     def _max_epochs(self, params: dict[str, Any], reported: int = 0) -> int:
         """A tuned ``epochs`` parameter, else what the search reports, else its ``--epochs``."""

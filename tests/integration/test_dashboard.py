@@ -230,6 +230,23 @@ def test_cross_validation_shows_the_current_fold():
     assert state.snapshot()["info"]["cv"] == 3
 
 
+def test_folds_trained_together_keep_their_own_curves():
+    clock, search = FakeClock(), new_search(cv=2)
+    state = DashboardState(clock)
+    state.apply(SearchStarted(search))
+    state.apply(TrialStarted(0, {"units": 8}, folds=2))
+    for epoch in range(3):
+        for fold in range(2):
+            state.apply(EpochEnded(0, epoch, {"loss": 1.0 + fold + epoch, "val_loss": 2.0}, fold=fold, folds=2,
+                                   max_epochs=5))
+    live = state.snapshot()["running"][0]
+    assert (live["fold"], live["epoch"]) == (2, 3)
+    assert live["loss"] == [2.0, 3.0, 4.0], "one fold's curve, not the two folds' epochs mixed"
+    state.apply(EpochEnded(0, 3, {"loss": 9.0, "val_loss": 2.0}, fold=0, folds=2, max_epochs=5))
+    live = state.snapshot()["running"][0]
+    assert (live["fold"], live["epoch"], live["loss"]) == (1, 4, [1.0, 2.0, 3.0, 9.0])
+
+
 def test_a_tuned_epochs_parameter_sets_the_epoch_bar():
     state = DashboardState(FakeClock())
     state.apply(SearchStarted(new_search()))

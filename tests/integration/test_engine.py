@@ -129,6 +129,7 @@ def test_xla_is_chosen_from_the_trials_budget_unless_forced(deterministic):
     import keras
 
     from nnhp_magics.training.engine.graph import feed_for
+    from nnhp_magics.training.engine.select import XLA_BREAK_EVEN_STEPS
     from nnhp_magics.training.engine.single import GraphSession
 
     class StopAfterOneEpoch(keras.callbacks.Callback):
@@ -144,7 +145,7 @@ def test_xla_is_chosen_from_the_trials_budget_unless_forced(deterministic):
         return session.program.jit
 
     steps_per_epoch = -(-feed.rows // 2)
-    long_budget = -(-2 * 16_000 // steps_per_epoch)  # epochs whose predicted steps (half, under early stopping) pay
+    long_budget = -(-2 * XLA_BREAK_EVEN_STEPS // steps_per_epoch)  # epochs whose predicted steps (half, under early stopping) pay
     assert not chosen(None, 2)
     assert chosen(None, long_budget)
     assert chosen(None, -(-long_budget // 3), folds=3)
@@ -309,7 +310,27 @@ def test_packed_events_cover_every_epoch_of_every_fold_in_order(data):
     hpsearch(textbook_build, x, y, SPEC, cv=2, pack=2, listeners=[events.append], **small(trials=2, patience=0))
     for trial in range(2):
         seen = [(e.fold, e.epoch) for e in events if isinstance(e, EpochEnded) and e.trial == trial]
-        assert seen == [(0, 0), (0, 1), (0, 2), (1, 0), (1, 1), (1, 2)]
+        assert seen == [(0, 0), (1, 0), (0, 1), (1, 1), (0, 2), (1, 2)], "a trial's folds train side by side"
+
+
+def test_a_fold_that_fails_ends_its_trial_and_stops_the_folds_training_beside_it(data, tmp_path):
+    import keras
+
+    class FailsInTheSecondFold(keras.callbacks.CSVLogger):
+        def on_epoch_end(self, epoch, logs=None):
+            super().on_epoch_end(epoch, logs)
+            if self.filename.endswith("trial-0-fold-1.csv") and epoch == 1:
+                raise RuntimeError("fold 1 broke")
+
+    x, y = data
+    events = []
+    logger = FailsInTheSecondFold(str(tmp_path / "trial-{trial}-fold-{fold}.csv"))
+    search = hpsearch(textbook_build, x, y, SPEC, cv=2, pack=2, listeners=[events.append],
+                      fit_kwargs={"callbacks": [logger]}, **small(trials=2, patience=0, epochs=6))
+    failed, complete = search.trials
+    assert failed.state == "failed" and "fold 1 broke" in failed.error
+    assert complete.state == "complete" and len(complete.fold_histories) == 2
+    assert max(e.epoch for e in events if isinstance(e, EpochEnded) and e.trial == 0) == 1, "fold 0 stopped with it"
 
 
 class Failing:

@@ -1,13 +1,19 @@
-"""The packed executor: up to K trials trained side by side in one graph, each stopping on its own.
+"""The packed executor: up to K folds trained side by side in one graph, each stopping on its own.
 
-Trials that share a batch size form a pack; one call of the pack's epoch program
-trains every live member for one epoch, then each member's callbacks run exactly
-as in the fit path (events, pruning reports, early stopping). A member whose fold
-ends is skipped by its stop flag; its next fold is loaded into the same slot when
-the architecture matches (no retrace). When half the slots are free and more
-trials are waiting, the survivors are re-packed with the next trials from the
-search. A trial that fails to build, goes NaN or raises fails alone; a model the
-engine cannot run faithfully trains through fit, one trial at a time.
+A member of a pack is one fold of one trial: under ``--cv`` a trial's folds train
+together, each on its own rows with its own weights, optimizer state, early
+stopping and history, with the seeds and batch orders the folds get one by one,
+so the trial's record is the one training them in turn gives. Members that share
+a batch size form a pack; one call of the pack's epoch program trains every live
+member for one epoch, then each member's callbacks run exactly as in the fit path
+(events, pruning reports, early stopping). A member whose fold ends is skipped by
+its stop flag. A trial is accounted, fold by fold in order, when its last fold
+ends, or at once when a fold fails, is pruned or is stopped (its other folds stop
+with it: training them one by one would not have reached them). When half the
+slots are free and more folds are waiting, the survivors are re-packed with the
+next ones from the search. A trial that fails to build, goes NaN or raises fails
+alone; a model the engine cannot run faithfully trains through fit, one trial at
+a time.
 """
 
 from __future__ import annotations
@@ -28,12 +34,10 @@ from nnhp_magics.training.engine.fold import FoldRun
 from nnhp_magics.training.engine.graph import (
     EpochProgram,
     Feed,
-    adopt,
     as_tensors,
     feed_for,
     forget_tensors,
     prepare_model,
-    structure,
 )
 from nnhp_magics.training.engine.select import use_xla
 from nnhp_magics.training.trial import (
@@ -86,20 +90,33 @@ class PackedExecutor:
 
 
 @dataclass(eq=False)
-class Job:
-    """One trial in the packed executor: its record and the fold it is training."""
+class TrialRun:
+    """One trial in the packed executor: its record, and the folds that have ended (by fold index)."""
 
     task: TrialTask
     routed: Routed
     record: Trial
     started: float
     batch_size: int
-    fold_index: int = 0
+    ended: dict[int, FoldResult] = field(default_factory=dict)
+    first_model: Any = None
+
+
+@dataclass(eq=False)
+class Job:
+    """One fold of one trial, training as a pack member: its model, data, callbacks and epoch counter."""
+
+    trial: TrialRun
+    fold_index: int
     model: Any = None
     feed: Feed | None = None
     run: FoldRun | None = None
     reporter: Any = None
     solo: bool = False
+
+    @property
+    def batch_size(self) -> int:
+        return self.trial.batch_size
 
 
 @dataclass
@@ -120,7 +137,7 @@ class Pack:
 
 
 class Scheduler:
-    """Forms packs, runs their epochs, moves each trial from fold to fold, and yields finished trials."""
+    """Forms packs of folds, runs their epochs, accounts each trial when it ends, and yields finished trials."""
 
     def __init__(
         self, stream: Iterator[TrialTask], build: Callable[..., Any], data: TrainingData, config: FitConfig,
@@ -152,7 +169,7 @@ class Scheduler:
         return live == 0 or (more and self.size - live >= max(1, self.size // 2))
 
     def _fill(self) -> Iterator[TrialOutcome]:
-        """Pull trials from the search until the live and waiting trials fill a pack."""
+        """Pull trials from the search until the live and waiting folds fill a pack."""
         while not (self.exhausted or self.stopping) and self._occupied() < self.size:
             task = next(self.stream, None)
             if task is None:
@@ -164,7 +181,7 @@ class Scheduler:
         return len(self.waiting) + (len(self.pack.live()) if self.pack is not None else 0)
 
     def _repack(self) -> None:
-        """Trace a new pack from the survivors and the waiting trials that share their batch size."""
+        """Trace a new pack from the survivors and the waiting folds that share their batch size."""
         survivors = self.pack.live() if self.pack is not None else []
         if not survivors and not self.waiting:
             self.pack = None
@@ -178,14 +195,14 @@ class Scheduler:
         self.pack = Pack(program, list(members), feeds, [_identity(f) for f in feeds])
 
     def _xla(self, job: Job) -> bool:
-        """XLA for a pack when forced, else when one member's budget pays for it (compile and savings grow with K)."""
+        """XLA for a pack when forced, else when one member's fold pays for it (compile and savings grow with K)."""
         return use_xla(
-            self.config.jit, fold_epochs(job.routed, self.config), len(self.data.folds), _feed_of(job).rows,
-            job.batch_size, self.config.patience > 0,
+            self.config.jit, fold_epochs(job.trial.routed, self.config), 1, _feed_of(job).rows, job.batch_size,
+            self.config.patience > 0,
         )
 
     def _members(self, survivors: list[Job]) -> list[Job]:
-        """Who trains in the next pack: survivors first, then waiting trials of the same batch size (solo alone)."""
+        """Who trains in the next pack: survivors first, then waiting folds of the same batch size (solo alone)."""
         if survivors and survivors[0].solo:
             return survivors
         if not survivors and self.waiting[0].solo:
@@ -206,7 +223,7 @@ class Scheduler:
         except NnhpError:
             raise
         except KeyboardInterrupt:
-            first = pack.live()[0]
+            first = pack.live()[0].trial
             raise interrupted(first.record, first.started) from None
         except Exception as exc:
             yield from self._isolate(pack, exc)
@@ -217,10 +234,11 @@ class Scheduler:
 
     def _end_epoch(self, pack: Pack, k: int, job: Job, logs: dict[str, float]) -> Iterator[TrialOutcome]:
         assert job.run is not None
-        with trial_failures(job.record, job.started) as guard:
+        trial = job.trial
+        with trial_failures(trial.record, trial.started) as guard:
             job.run.end_epoch(logs)
         if guard.failed:
-            yield self._leave(pack, k, job)
+            yield self._end_trial(trial)
             return
         if job.reporter.stopped_by == STOP:
             self.stopping = True
@@ -228,122 +246,123 @@ class Scheduler:
             yield from self._end_fold(pack, k, job)
 
     def _end_fold(self, pack: Pack, k: int, job: Job) -> Iterator[TrialOutcome]:
-        """Score the fold that just ended; start the trial's next fold or hand the finished trial back."""
+        """Judge the fold that just ended; account the trial when this ends it (its last fold, or a fold that ends early)."""
         assert job.run is not None
-        folds = self.data.folds
-        ended, next_fold = True, False
-        with trial_failures(job.record, job.started) as guard:
-            history = job.run.finish()
-            evaluate = _evaluator(pack.program, k)
-            result = judge_fold(FoldResult(job.model, history, "packed", evaluate=evaluate), job.reporter, self.config)
-            ended = account_fold(job.record, result, folds[job.fold_index], self.config, len(folds))
-            if not ended and job.fold_index + 1 < len(folds):
-                job.fold_index += 1
-                self._next_fold(pack, k, job)
-                next_fold = True
-        if guard.failed:
-            yield self._leave(pack, k, job)
-            return
-        if next_fold:
-            return
-        if not ended:
-            complete_trial(job.record, self.config)
+        trial = job.trial
         pack.slots[k] = None
-        yield self._outcome(job)
+        with trial_failures(trial.record, trial.started) as guard:
+            history = job.run.finish()
+            result = judge_fold(
+                FoldResult(job.model, history, "packed", evaluate=_evaluator(pack.program, k)), job.reporter,
+                self.config,
+            )
+            trial.ended[job.fold_index] = result
+            if job.fold_index == 0:
+                trial.first_model = job.model
+            if result.failure is None and result.stopped_by is None and len(trial.ended) < len(self.data.folds):
+                return
+            self._account(trial)
+        if guard.failed:
+            trial.ended.clear()
+        yield self._end_trial(trial)
+
+    def _account(self, trial: TrialRun) -> None:
+        """Add the ended folds to the trial's record in fold order, as training them one by one does."""
+        folds = self.data.folds
+        for index in sorted(trial.ended):
+            if account_fold(trial.record, trial.ended[index], folds[index], self.config, len(folds)):
+                return
+        if len(trial.ended) == len(folds):
+            complete_trial(trial.record, self.config)
 
     # ----- trials and folds --------------------------------------------------------------------
     def _start(self, task: TrialTask) -> Iterator[TrialOutcome]:
-        """Build a new trial's first fold: it waits for a pack, or trains through fit when the engine cannot run it."""
+        """Build a new trial's folds: they wait for a pack, or the trial trains through fit when the engine cannot run it."""
         routed = route(task.params, self.build)
         record = Trial(number=task.number, params=dict(task.params), round=task.round, engine="packed")
-        job = Job(task, routed, record, time.perf_counter(), fold_batch_size(routed, self.config))
+        trial = TrialRun(task, routed, record, time.perf_counter(), fold_batch_size(routed, self.config))
         through_fit = None
-        with trial_failures(job.record, job.started) as guard:
-            model = self._fold_model(job)
+        jobs: list[Job] = []
+        with trial_failures(record, trial.started) as guard:
+            model = self._fold_model(trial, 0)
             if engine_reason(model, self.data.folds[0], routed, self.config) is not None:
-                through_fit = self._through_fit(job, model)
+                through_fit = self._through_fit(trial, model)
             else:
-                self._prepare(job, model)
-                self._begin(job, model)
+                for index in range(len(self.data.folds)):
+                    jobs.append(self._fold_job(trial, index, model if index == 0 else None))
         if guard.failed:
-            yield self._outcome(job)
+            yield self._outcome(trial)
         elif through_fit is not None:
             yield through_fit
         else:
-            self.waiting.append(job)
+            self.waiting.extend(jobs)
 
-    def _fold_model(self, job: Job) -> Any:
-        fold = self.data.folds[job.fold_index]
-        return build_fold_model(self.build, job.routed, self.config, job.task.number, job.fold_index, fold)
+    def _fold_model(self, trial: TrialRun, fold_index: int) -> Any:
+        fold = self.data.folds[fold_index]
+        return build_fold_model(self.build, trial.routed, self.config, trial.task.number, fold_index, fold)
 
-    def _prepare(self, job: Job, model: Any) -> None:
-        """Build the fold's model state (optimizer included) on the fold's data."""
-        fold = self.data.folds[job.fold_index]
+    def _fold_job(self, trial: TrialRun, fold_index: int, model: Any = None, solo: bool = False) -> Job:
+        """A fold ready to train: its model built (``model`` when given), its state prepared, its callbacks begun."""
+        job = Job(trial, fold_index, solo=solo)
+        job.model = model if model is not None else self._fold_model(trial, fold_index)
+        fold = self.data.folds[fold_index]
         job.feed = feed_for(fold.train, fold.monitor)
-        prepare_model(model, job.feed, job.batch_size)
-
-    def _begin(self, job: Job, model: Any) -> None:
-        """Start the fold on ``model``: its callbacks and its FoldRun."""
-        job.model = model
+        prepare_model(job.model, job.feed, trial.batch_size)
         callbacks, job.reporter = fold_callbacks(
-            self.config, self.control, job.task.number, job.fold_index, len(self.data.folds), graph=True
+            self.config, self.control, trial.task.number, fold_index, len(self.data.folds), graph=True
         )
-        feed = _feed_of(job)
         job.run = FoldRun(
-            model, feed, callbacks, fold_epochs(job.routed, self.config),
-            order_seed(self.config, job.task.number, job.fold_index),
-            shuffle=bool(self.config.fit_kwargs.get("shuffle", True)), batch_size=job.batch_size,
+            job.model, job.feed, callbacks, fold_epochs(trial.routed, self.config),
+            order_seed(self.config, trial.task.number, fold_index),
+            shuffle=bool(self.config.fit_kwargs.get("shuffle", True)), batch_size=trial.batch_size,
         )
+        return job
 
-    def _next_fold(self, pack: Pack, k: int, job: Job) -> None:
-        """Load the trial's next fold into its slot (same architecture), else send it back to wait for a new pack."""
-        model = self._fold_model(job)
-        self._prepare(job, model)
-        if structure(model) == structure(job.model):
-            adopt(job.model, model)
-            self._begin(job, job.model)
-            return
-        self._begin(job, model)
-        pack.slots[k] = None
-        self.waiting.append(job)
-
-    def _through_fit(self, job: Job, model: Any) -> TrialOutcome:
+    def _through_fit(self, trial: TrialRun, model: Any) -> TrialOutcome:
         """Train every fold of a trial the graph engine cannot run through fit, as the trial runner does."""
-        job.record.engine = "fit"
-        job.model = train_folds(
-            job.record, self.build, job.routed, self.data, self.config, self.control, first_model=model
+        trial.record.engine = "fit"
+        trial.first_model = train_folds(
+            trial.record, self.build, trial.routed, self.data, self.config, self.control, first_model=model
         )
-        return self._outcome(job)
+        return self._outcome(trial)
 
     # ----- failures ----------------------------------------------------------------------------
-    def _leave(self, pack: Pack, k: int, job: Job) -> TrialOutcome:
-        """A member whose trial failed leaves the pack alone; its outcome goes back."""
-        pack.slots[k] = None
-        return self._outcome(job)
+    def _end_trial(self, trial: TrialRun) -> TrialOutcome:
+        """The trial has ended: its folds still training or waiting leave, and its outcome goes back."""
+        if self.pack is not None:
+            slots = self.pack.slots
+            for k, job in enumerate(slots):  # in place: the epoch loop is iterating over this list
+                if job is not None and job.trial is trial:
+                    slots[k] = None
+        self.waiting = [j for j in self.waiting if j.trial is not trial]
+        return self._outcome(trial)
 
     def _isolate(self, pack: Pack, exc: BaseException) -> Iterator[TrialOutcome]:
         """The pack's graph raised: a lone member fails; several restart their folds alone to find the culprit."""
         live = pack.live()
         if len(live) == 1:
-            mark_failed(live[0].record, exc)
-            yield self._leave(pack, pack.slots.index(live[0]), live[0])
+            mark_failed(live[0].trial.record, exc)
+            yield self._end_trial(live[0].trial)
             return
         self.pack = None
+        restarted: list[Job] = []
         for job in live:
-            job.solo = True
-            with trial_failures(job.record, job.started) as guard:
-                model = self._fold_model(job)
-                self._prepare(job, model)
-                self._begin(job, model)
+            trial = job.trial
+            if any(j.trial is trial for j in restarted):
+                continue
+            with trial_failures(trial.record, trial.started) as guard:
+                siblings = [j for j in live if j.trial is trial]
+                jobs = [self._fold_job(trial, j.fold_index, solo=True) for j in siblings]
             if guard.failed:
-                yield self._outcome(job)
+                yield self._end_trial(trial)
             else:
-                self.waiting.append(job)
+                restarted.extend(jobs)
+        self.waiting = restarted + self.waiting
 
-    def _outcome(self, job: Job) -> TrialOutcome:
-        close_record(job.record, job.started)
-        keep = job.record.state == COMPLETE and len(self.data.folds) == 1
-        return TrialOutcome(job.record, job.model if keep else None)
+    def _outcome(self, trial: TrialRun) -> TrialOutcome:
+        close_record(trial.record, trial.started)
+        keep = trial.record.state == COMPLETE and len(self.data.folds) == 1
+        return TrialOutcome(trial.record, trial.first_model if keep else None)
 
 
 def _evaluator(program: EpochProgram, slot: int) -> Callable[[Any, Any], dict[str, float]]:
@@ -352,7 +371,7 @@ def _evaluator(program: EpochProgram, slot: int) -> Callable[[Any, Any], dict[st
 
 
 def _feed_of(job: Job) -> Feed:
-    """The feed of a job's current fold, which ``_prepare`` sets before the job trains or packs."""
+    """The feed of a job's fold, which ``_fold_job`` sets before the job trains or packs."""
     assert job.feed is not None
     return job.feed
 

@@ -56,10 +56,10 @@ def model_reason(model: Any) -> str | None:
 
 
 #: XLA's extra compile time over plain tracing, divided by the time it saves per training step: the steps
-#: a program must train before XLA pays. Measured on CPU, one TensorFlow thread (README, *The trial
-#: engine*): 0.95 s / 58 us for the textbook MLP, 1.2 s / 116 us for a 3x100 MLP; the smaller model's
-#: figure is kept, so XLA is chosen only where it pays for both.
-XLA_BREAK_EVEN_STEPS = 16_000
+#: a program must train before XLA pays. From ``benchmarks/engine.py --part epochs`` on CPU, one
+#: TensorFlow thread (README, *The trial engine*): 1.26 s / 90 us for the textbook MLP, 1.16 s / 116 us
+#: for a 3x100 MLP; the larger figure is kept, so XLA is chosen only where it pays for both.
+XLA_BREAK_EVEN_STEPS = 14_000
 
 #: The share of the epoch budget a trial trains under early stopping (0.45 and 0.48 of it on two seeds
 #: of the textbook search).
