@@ -71,6 +71,7 @@ class InProcessExecutor:
 
     def __init__(self) -> None:
         self._since_clear = 0
+        self._programs: Any = None
 
     def run(
         self,
@@ -80,12 +81,18 @@ class InProcessExecutor:
         config: FitConfig,
         control: TrialControl,
     ) -> Iterator[TrialOutcome]:
+        if self._programs is None and config.engine != "fit":
+            from nnhp_magics.training.engine.single import ProgramCache
+
+            self._programs = ProgramCache()
         try:
             for task in tasks:
                 self._since_clear += 1
-                yield run_trial(task, build, data, config, control)
+                yield run_trial(task, build, data, config, control, programs=self._programs)
         finally:
             if self._since_clear >= CLEAR_EVERY:
+                if self._programs is not None:
+                    self._programs.clear()
                 backend.clear_session()
                 self._since_clear = 0
 

@@ -102,14 +102,18 @@ def run_trial(
     control: TrialControl,
     *,
     keep_model: bool = True,
+    programs: Any = None,
 ) -> TrialOutcome:
-    """Train and score one trial on every fold; never raises for the user's model failing."""
+    """Train and score one trial on every fold; never raises for the user's model failing.
+
+    ``programs`` (a graph engine ``ProgramCache``) shares traced programs with earlier trials.
+    """
     record = Trial(number=task.number, params=dict(task.params), round=task.round)
     started = time.perf_counter()
     routed = route(task.params, build)
     model = None
     with trial_failures(record, started):
-        session = graph_session(config, len(data.folds))
+        session = graph_session(config, len(data.folds), programs)
         model = train_folds(record, build, routed, data, config, control, session=session)
     close_record(record, started)
     keep = keep_model and record.state == COMPLETE and len(data.folds) == 1
@@ -303,13 +307,13 @@ class FoldResult:
     evaluate: Callable[[Any, Any], dict[str, float]] | None = None
 
 
-def graph_session(config: FitConfig, folds: int = 1) -> Any:
+def graph_session(config: FitConfig, folds: int = 1, programs: Any = None) -> Any:
     """A graph-engine session that carries one trial's traced program across its ``folds`` (None for --engine fit)."""
     if config.engine == "fit":
         return None
     from nnhp_magics.training.engine.single import GraphSession
 
-    return GraphSession(config.jit, folds, early_stopping=config.patience > 0)
+    return GraphSession(config.jit, folds, early_stopping=config.patience > 0, programs=programs)
 
 
 def engine_reason(model: Any, fold: Fold, routed: Routed, config: FitConfig) -> str | None:

@@ -118,11 +118,83 @@ def test_one_traced_program_serves_every_fold_of_a_trial(deterministic):
     session = GraphSession()
     first, _ = session.train(layered_build("dropout", "adam", seed=1), feed, 32, [], 2, seed=4)
     reused, reused_history = session.train(layered_build("dropout", "adam", seed=2), feed, 32, [], 2, seed=4)
+    program = session.program
     fresh, fresh_history = GraphSession().train(layered_build("dropout", "adam", seed=2), feed, 32, [], 2, seed=4)
-    assert reused is first and fresh is not first
+    assert session.program is program and reused is not first, "one program, and each fold gets its own model back"
     assert reused_history == fresh_history
     for a, b in zip(reused.get_weights(), fresh.get_weights()):
         np.testing.assert_array_equal(a, b)
+
+
+def optimizer_build(learning_rate=0.05, momentum=0.0, activation="relu", seed=1):
+    """A 4-feature MLP with SGD: what a learning-rate search varies, and what it must not share across."""
+    import keras
+
+    keras.utils.set_random_seed(seed)
+    model = keras.Sequential([keras.Input(shape=(4,)), keras.layers.Dense(6, activation=activation),
+                              keras.layers.Dense(1)])
+    model.compile(loss="mse", optimizer=keras.optimizers.SGD(learning_rate, momentum=momentum), metrics=["mae"])
+    return model
+
+
+def test_a_later_trial_of_the_same_model_trains_in_the_earlier_trials_program(deterministic):
+    from nnhp_magics.training.engine.graph import feed_for, shared_key
+    from nnhp_magics.training.engine.single import GraphSession, ProgramCache
+
+    feed = feed_for(fold_of().train, fold_of().monitor)
+    programs = ProgramCache()
+    first, _ = GraphSession(programs=programs).train(optimizer_build(0.05), feed, 32, [], 3, seed=4)
+    kept = [w.copy() for w in first.get_weights()]
+    session = GraphSession(programs=programs)
+    second, history = session.train(optimizer_build(0.01, seed=2), feed, 32, [], 3, seed=4)
+    fresh, fresh_history = GraphSession().train(optimizer_build(0.01, seed=2), feed, 32, [], 3, seed=4)
+    assert len(programs.entries) == 1 and session.program.models[0] not in (first, second)
+    assert history == fresh_history, "the other learning rate is loaded with the weights"
+    for a, b in zip(second.get_weights(), fresh.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    for a, b in zip(first.get_weights(), kept):
+        np.testing.assert_array_equal(a, b, err_msg="the later trial changed the first trial's model")
+    assert shared_key(optimizer_build(0.05)) == shared_key(optimizer_build(0.3, seed=5))
+    assert shared_key(optimizer_build(momentum=0.9)) != shared_key(optimizer_build())
+    assert shared_key(optimizer_build(activation="tanh")) != shared_key(optimizer_build())
+
+
+def test_a_learning_rate_search_traces_one_program_for_all_its_trials_and_folds(data, monkeypatch):
+    from nnhp_magics.training.engine import single
+
+    traced = []
+    real = single.EpochProgram
+
+    def counting(*args, **kwargs):
+        traced.append(args)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(single, "EpochProgram", counting)
+    x, y = data
+    search = hpsearch(textbook_build, x, y, "learning_rate = loguniform(1e-3, 1e-1)", cv=2, **small(trials=3))
+    assert [t.state for t in search.trials] == ["complete"] * 3 and len(traced) == 1
+    widths = hpsearch(textbook_build, x, y, "n_neurons = choice(3, 5)", strategy="grid", **small(trials=None))
+    assert len(widths.trials) == 2 and len(traced) == 3, "another width is another program"
+
+
+def test_custom_layers_and_learning_rate_schedules_never_share_a_program():
+    import keras
+
+    from nnhp_magics.training.engine.graph import shared_key
+
+    class Scale(keras.layers.Layer):
+        def __init__(self, factor=2.0):
+            super().__init__()
+            self.factor = factor
+
+        def call(self, x):
+            return x * self.factor
+
+    custom = keras.Sequential([keras.Input(shape=(4,)), Scale(), keras.layers.Dense(1)])
+    custom.compile(loss="mse", optimizer="sgd")
+    scheduled = optimizer_build()
+    scheduled.compile(loss="mse", optimizer=keras.optimizers.SGD(keras.optimizers.schedules.ExponentialDecay(0.1, 10, 0.9)))
+    assert shared_key(custom) is None and shared_key(scheduled) is None
 
 
 def test_xla_is_chosen_from_the_trials_budget_unless_forced(deterministic):

@@ -16,6 +16,7 @@ the full batches loop and the ragged tail is one extra traced step.
 from __future__ import annotations
 
 import contextlib
+import json
 import weakref
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from nnhp_magics.training import backend
+from nnhp_magics.training.engine.select import count_xla_program
 from nnhp_magics.training.preprocessing import preprocessing_layers
 
 EVALUATE_BATCH_SIZE = 32  # Keras' evaluate() default, used to score held-out folds
@@ -128,6 +130,8 @@ class EpochProgram:
         self.models = list(models)
         self.batch_size = int(batch_size)
         self.jit = bool(jit) and supports_jit(self.models)
+        if self.jit:
+            count_xla_program()
         self.masked = len(self.models) > 1
         self._epoch = tf().function(
             self._graph_epoch, autograph=False, jit_compile=self.jit, reduce_retracing=not self.jit
@@ -343,6 +347,53 @@ def structure(model: Any) -> tuple[Any, ...]:
     optimizer = model.optimizer
     shapes = tuple((tuple(v.shape), str(v.dtype)) for v in list(model.variables) + list(optimizer.variables))
     return layers, type(optimizer).__name__, shapes
+
+
+def shared_key(model: Any) -> str | None:
+    """What must match for one traced program to train a model of another trial, or None when that is not safe.
+
+    Within a trial the folds come from the same parameters, so :func:`structure`
+    suffices; across trials the parameters differ, so everything the program bakes
+    in must match: the architecture's whole configuration (activations, rates,
+    regularisers), the loss and metrics, and the optimizer's settings other than
+    its learning rate (a variable, loaded with the weights). Only built-in Keras
+    layers, losses, metrics and optimizers qualify: a custom one's configuration
+    need not say everything its code does.
+    """
+    keras = backend.keras()
+    layers = list(model._flatten_layers())
+    built_in = all(type(layer).__module__.startswith("keras.") for layer in layers)
+    if not built_in or preprocessing_layers(model) or any(isinstance(x, keras.layers.Lambda) for x in layers):
+        return None
+    optimizer = model.optimizer
+    if not isinstance(getattr(optimizer, "_learning_rate", None), keras.Variable):
+        return None  # a schedule: its settings are traced into the program
+    try:
+        compiled = dict(model.get_compile_config())
+        settings = {k: v for k, v in optimizer.get_config().items() if k not in ("name", "learning_rate")}
+        config = {"model": model.get_config(), "compiled": {**compiled, "optimizer": None}, "optimizer": settings,
+                  "optimizer_class": type(optimizer).__module__ + type(optimizer).__name__}
+        text = json.dumps(config, sort_keys=True)
+    except Exception:  # a configuration Keras cannot serialise: no sharing
+        return None
+    if any(not module.startswith("keras") for module in _modules(json.loads(text))):
+        return None
+    names = [layer.name for layer in layers]
+    for index, name in sorted(enumerate(names), key=lambda item: -len(item[1])):
+        text = text.replace(json.dumps(name), f'"<layer {index}>"')
+    return text
+
+
+def _modules(tree: Any) -> Iterator[str]:
+    """Every ``module`` named in a serialised Keras configuration."""
+    if isinstance(tree, dict):
+        if isinstance(tree.get("module"), str):
+            yield tree["module"]
+        for value in tree.values():
+            yield from _modules(value)
+    elif isinstance(tree, list):
+        for value in tree:
+            yield from _modules(value)
 
 
 def adopt(target: Any, source: Any) -> None:

@@ -66,13 +66,35 @@ XLA_BREAK_EVEN_STEPS = 14_000
 EARLY_STOPPED_SHARE = 0.5
 
 
+#: XLA programs a process compiles before the automatic choice stops choosing XLA. TensorFlow never
+#: frees a compiled XLA program (its compilation cache has no eviction, tensorflow/tensorflow#64170):
+#: about 6.6 MB of RSS each for the textbook MLP's epoch program (benchmarks/memory.py --jit on), so
+#: the budget bounds what a long-lived kernel keeps to about 200 MB.
+XLA_PROGRAM_BUDGET = 32
+
+
+class _XlaPrograms:
+    """How many XLA programs this process has compiled (each one stays in memory until the process ends)."""
+
+    compiled = 0
+
+
+def count_xla_program() -> None:
+    """Note one more XLA program compiled in this process."""
+    _XlaPrograms.compiled += 1
+
+
 def use_xla(jit: bool | None, epochs: int, folds: int, rows: int, batch_size: int, early_stopping: bool) -> bool:
     """Whether to compile a trial's epoch program with XLA: ``jit`` when forced, else when its predicted steps pay.
 
     The prediction depends only on the trial's budget (epochs, folds, rows, batch
-    size), never on timings, so a seeded search makes the same choice every time.
+    size), never on timings, so a seeded search makes the same choice every time
+    in a fresh kernel; once the process has compiled ``XLA_PROGRAM_BUDGET`` XLA
+    programs, the automatic choice is the plain graph.
     """
     if jit is not None:
         return jit
+    if _XlaPrograms.compiled >= XLA_PROGRAM_BUDGET:
+        return False
     steps = epochs * folds * math.ceil(rows / max(1, batch_size))
     return steps * (EARLY_STOPPED_SHARE if early_stopping else 1.0) >= XLA_BREAK_EVEN_STEPS
