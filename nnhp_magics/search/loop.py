@@ -215,7 +215,7 @@ def plan_search(
     config = FitConfig(
         objective=goal, epochs=epochs, patience=patience, batch_size=batch_size,
         fit_kwargs=dict(fit_kwargs or {}), seed=seed, warmup_epochs=warmup,
-        engine=engine, pack=_check_engine(engine, pack), jit=jit, tensorboard=log_dir,
+        engine=engine, pack=_check_engine(engine, pack), jit=_automatic_xla(jit, chosen), tensorboard=log_dir,
     )
     if callbacks:
         config.fit_kwargs["callbacks"] = callbacks
@@ -351,6 +351,17 @@ class _Pending:
 
     baseline: bool
     queue: bool
+
+
+def _automatic_xla(jit: bool | None, strategy: Any) -> bool | None:
+    """``--jit``/``--no-jit`` as given; unset, left to each trial's budget, except under a pruning strategy.
+
+    A pruner stops most trials after a few epochs, far fewer than the epoch budget
+    the automatic choice predicts from, so they would pay XLA's compile for nothing.
+    """
+    if jit is None and strategy.prunes:
+        return False
+    return jit
 
 
 def run_search(plan: SearchPlan, search: SearchRecord, bus: EventBus) -> SearchRecord:

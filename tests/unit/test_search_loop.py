@@ -129,3 +129,10 @@ def test_hyperband_plans_as_keras_tuner_and_runs_its_plan_without_trials(epochs,
 
 def test_hyperband_with_trials_keeps_their_meaning():
     assert plan("units = int(4, 8)", strategy="hyperband", trials=7, epochs=27).trials == 7
+
+
+def test_xla_is_left_to_each_trials_budget_except_under_a_pruning_strategy_unless_forced():
+    assert plan("units = int(1, 4)").config.jit is None
+    assert plan("units = int(1, 4)", strategy="hyperband", trials=None).config.jit is False
+    assert plan("units = int(1, 4)", strategy="hyperband", trials=None, jit=True).config.jit is True
+    assert plan("units = int(1, 4)", jit=False).config.jit is False
