@@ -91,7 +91,7 @@ SEARCH_OPTIONS: tuple[Option, ...] = (
     Option("warmup", 0.0, "ramp the learning rate up over this many epochs", "0", float, _at_least(0),
            "0 or more epochs"),
     Option("engine", "auto", "auto (graph engine where faithful, else fit), graph or fit", "`auto`"),
-    Option("pack", None, "trials trained side by side in one graph (default 1)", "1", int, _at_least(1),
+    Option("pack", None, "folds trained side by side in one graph, a CV trial's folds together (default 1)", "1", int, _at_least(1),
            "at least 1 (1 = one trial at a time)"),
     Option("jit", None, "XLA for the epoch program: auto (where the trial's predicted steps pay for the compile), "
            "--jit always, --no-jit never", "auto", bool),
