@@ -177,7 +177,7 @@ def test_a_learning_rate_search_traces_one_program_for_all_its_trials_and_folds(
     assert len(widths.trials) == 2 and len(traced) == 3, "another width is another program"
 
 
-def test_custom_layers_and_learning_rate_schedules_never_share_a_program():
+def test_custom_layers_loss_objects_and_learning_rate_schedules_never_share_a_program():
     import keras
 
     from nnhp_magics.training.engine.graph import shared_key
@@ -194,7 +194,9 @@ def test_custom_layers_and_learning_rate_schedules_never_share_a_program():
     custom.compile(loss="mse", optimizer="sgd")
     scheduled = optimizer_build()
     scheduled.compile(loss="mse", optimizer=keras.optimizers.SGD(keras.optimizers.schedules.ExponentialDecay(0.1, 10, 0.9)))
-    assert shared_key(custom) is None and shared_key(scheduled) is None
+    huber = optimizer_build()
+    huber.compile(loss=keras.losses.Huber(delta=2.0), optimizer="sgd")  # its config leaves out delta
+    assert shared_key(custom) is None and shared_key(scheduled) is None and shared_key(huber) is None
 
 
 def test_xla_is_chosen_from_the_trials_budget_unless_forced(deterministic):

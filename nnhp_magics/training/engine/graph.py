@@ -359,8 +359,10 @@ def shared_key(model: Any) -> str | None:
     in must match: the architecture's whole configuration (activations, rates,
     regularisers), the loss and metrics, and the optimizer's settings other than
     its learning rate (a variable, loaded with the weights). Only built-in Keras
-    layers, losses, metrics and optimizers qualify: a custom one's configuration
-    need not say everything its code does.
+    layers and optimizers (whose configurations are what saving a model relies on)
+    and losses and metrics named by strings qualify: a custom class's configuration
+    need not say everything its code does, and neither does every built-in loss
+    object's (``Huber``'s leaves out ``delta``).
     """
     keras = backend.keras()
     layers = list(model._flatten_layers())
@@ -372,6 +374,8 @@ def shared_key(model: Any) -> str | None:
         return None  # a schedule: its settings are traced into the program
     try:
         compiled = dict(model.get_compile_config())
+        if any(True for _ in _modules({k: v for k, v in compiled.items() if k != "optimizer"})):
+            return None  # a loss or metric object, not a name
         settings = {k: v for k, v in optimizer.get_config().items() if k not in ("name", "learning_rate")}
         config = {"model": model.get_config(), "compiled": {**compiled, "optimizer": None}, "optimizer": settings,
                   "optimizer_class": type(optimizer).__module__ + type(optimizer).__name__}
