@@ -1,8 +1,9 @@
-"""California housing as the textbook splits it, from the copy shipped in examples/data."""
+"""California housing as the textbook splits it, from the copy shipped in examples/data, and helpers the benchmarks share."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -50,3 +51,16 @@ def pin_one_thread() -> None:
 
     tf.config.threading.set_intra_op_parallelism_threads(1)
     tf.config.threading.set_inter_op_parallelism_threads(1)
+
+
+def epoch_counter() -> Any:
+    """A Keras callback class counting every epoch any copy of it sees (tuners deep-copy callbacks)."""
+    import keras
+
+    class EpochCounter(keras.callbacks.Callback):
+        count = 0
+
+        def on_epoch_end(self, epoch: int, logs: dict[str, float] | None = None) -> None:
+            type(self).count += 1
+
+    return EpochCounter

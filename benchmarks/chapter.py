@@ -52,6 +52,7 @@ os.environ.setdefault("TF_NUM_INTRAOP_THREADS", "1")
 os.environ.setdefault("TF_NUM_INTEROP_THREADS", "1")
 
 import numpy as np
+from _housing import epoch_counter
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -202,7 +203,7 @@ def fashion_child(tool: str, args: argparse.Namespace, workdir: str) -> dict[str
     import keras
     import keras_tuner as kt
 
-    counter = _epoch_counter()
+    counter = epoch_counter()
     keras.utils.set_random_seed(args.seed)
     tuner = kt.RandomSearch(kt_build, objective="val_accuracy", max_trials=args.trials, seed=args.seed,
                             directory=workdir, project_name="kt-fashion", overwrite=True)
@@ -212,19 +213,6 @@ def fashion_child(tool: str, args: argparse.Namespace, workdir: str) -> dict[str
     best = tuner.oracle.get_best_trials(1)[0]
     return {"seconds": seconds, "epochs": counter.count, "best": float(best.score), "params": best.hyperparameters.values,
             "trials": len(tuner.oracle.trials), "engines": ["fit"], "reasons": [], "tb_folders": _folders(log_dir)}
-
-
-def _epoch_counter() -> Any:
-    """A callback counting every epoch any copy of it sees (Keras Tuner deep-copies callbacks)."""
-    import keras
-
-    class EpochCounter(keras.callbacks.Callback):
-        count = 0
-
-        def on_epoch_end(self, epoch: int, logs: dict[str, float] | None = None) -> None:
-            type(self).count += 1
-
-    return EpochCounter
 
 
 def wide_deep_child(engine: str, args: argparse.Namespace) -> dict[str, Any]:

@@ -44,7 +44,7 @@ from typing import Any
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-from _housing import TEXTBOOK_SPEC, housing_splits, pin_one_thread, textbook_build
+from _housing import TEXTBOOK_SPEC, epoch_counter, housing_splits, pin_one_thread, textbook_build
 
 NNHP_STRATEGIES = ("random", "bayes", "hyperband", "evolution")
 NNHP_RUNS = tuple(f"nnhp-{s}" for s in NNHP_STRATEGIES) + ("nnhp-random-cv",)
@@ -100,19 +100,6 @@ class Searched:
     note: str = ""
 
 
-def _epoch_counter() -> Any:
-    """A Keras callback counting every epoch any copy of it sees (tuners deep-copy callbacks)."""
-    import keras
-
-    class EpochCounter(keras.callbacks.Callback):
-        count = 0
-
-        def on_epoch_end(self, epoch: int, logs: dict[str, float] | None = None) -> None:
-            type(self).count += 1
-
-    return EpochCounter
-
-
 def _early_stopping(patience: int) -> Any:
     import keras
 
@@ -165,7 +152,7 @@ def run_keras_tuner(kind: str, seed: int, data: tuple, budget: Budget) -> Search
         tuner = kt.BayesianOptimization(kt_build, max_trials=budget.trials, **common)
     else:
         tuner = kt.RandomSearch(kt_build, max_trials=budget.trials, **common)
-    counter = _epoch_counter()
+    counter = epoch_counter()
     keras.utils.set_random_seed(seed)
     tuner.search(xt, yt, epochs=budget.epochs, batch_size=32, validation_data=(xv, yv), verbose=0,
                  callbacks=[_early_stopping(budget.patience), counter()])
@@ -201,7 +188,7 @@ def run_sklearn(seed: int, data: tuple, budget: Budget) -> Searched:
     from sklearn.model_selection import RandomizedSearchCV
 
     xt, yt, xv, yv = data[:4]
-    counter = _epoch_counter()
+    counter = epoch_counter()
     keras.utils.set_random_seed(seed)
     search = RandomizedSearchCV(
         keras.wrappers.SKLearnRegressor(model=sklearn_build), {"model_kwargs": TextbookKwargs()},
@@ -237,7 +224,7 @@ def run_optuna(seed: int, data: tuple, budget: Budget) -> Searched:
     import optuna
 
     xt, yt, xv, yv = data[:4]
-    counter = _epoch_counter()
+    counter = epoch_counter()
     best: dict[str, Any] = {"value": math.inf, "model": None}
 
     def objective(trial: optuna.Trial) -> float:
