@@ -34,6 +34,7 @@ from nnhp_magics.core.data import TrainingData, is_dataset
 from nnhp_magics.core.results import INTERRUPTED, Trial
 from nnhp_magics.errors import NnhpError
 from nnhp_magics.training import backend
+from nnhp_magics.training.engine.single import ProgramCache
 from nnhp_magics.training.trial import STOP, FitConfig, TrialControl, TrialOutcome, TrialTask, run_trial
 
 #: How long a worker waits for the driver's pruning decision before stopping its trial.
@@ -71,7 +72,7 @@ class InProcessExecutor:
 
     def __init__(self) -> None:
         self._since_clear = 0
-        self._programs: Any = None
+        self._programs = ProgramCache()
 
     def run(
         self,
@@ -81,18 +82,13 @@ class InProcessExecutor:
         config: FitConfig,
         control: TrialControl,
     ) -> Iterator[TrialOutcome]:
-        if self._programs is None and config.engine != "fit":
-            from nnhp_magics.training.engine.single import ProgramCache
-
-            self._programs = ProgramCache()
         try:
             for task in tasks:
                 self._since_clear += 1
                 yield run_trial(task, build, data, config, control, programs=self._programs)
         finally:
             if self._since_clear >= CLEAR_EVERY:
-                if self._programs is not None:
-                    self._programs.clear()
+                self._programs.clear()
                 backend.clear_session()
                 self._since_clear = 0
 

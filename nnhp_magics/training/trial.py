@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from types import SimpleNamespace
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
@@ -28,6 +28,9 @@ from nnhp_magics.training import backend
 from nnhp_magics.training.callbacks import fold_copies, log_dir
 from nnhp_magics.training.engine import DEFAULT_PACK
 from nnhp_magics.training.preprocessing import adapt_preprocessing
+
+if TYPE_CHECKING:
+    from nnhp_magics.training.engine.single import ProgramCache
 
 CONTINUE, PRUNE, STOP = None, "prune", "stop"
 
@@ -102,11 +105,11 @@ def run_trial(
     control: TrialControl,
     *,
     keep_model: bool = True,
-    programs: Any = None,
+    programs: ProgramCache | None = None,
 ) -> TrialOutcome:
     """Train and score one trial on every fold; never raises for the user's model failing.
 
-    ``programs`` (a graph engine ``ProgramCache``) shares traced programs with earlier trials.
+    ``programs`` shares the graph engine's traced programs with earlier trials.
     """
     record = Trial(number=task.number, params=dict(task.params), round=task.round)
     started = time.perf_counter()
@@ -307,7 +310,7 @@ class FoldResult:
     evaluate: Callable[[Any, Any], dict[str, float]] | None = None
 
 
-def graph_session(config: FitConfig, folds: int = 1, programs: Any = None) -> Any:
+def graph_session(config: FitConfig, folds: int = 1, programs: ProgramCache | None = None) -> Any:
     """A graph-engine session that carries one trial's traced program across its ``folds`` (None for --engine fit)."""
     if config.engine == "fit":
         return None
