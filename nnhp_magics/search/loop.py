@@ -127,7 +127,9 @@ class SearchPlan:
         kept = self.models.load(best.number)
         if kept is not None:
             return kept
-        model = refit(self.build, best.params, self.data, self.config, int(round(best.best_epoch or self.config.epochs)))
+        programs = self.executor.programs if isinstance(self.executor, InProcessExecutor) else None
+        epochs = int(round(best.best_epoch or self.config.epochs))
+        model = refit(self.build, best.params, self.data, self.config, epochs, programs)
         if self.cv and self.models.folder is not None and self.models.keep > 0:
             self.models.save(best.number, model)
         return model

@@ -65,14 +65,18 @@ class Executor(Protocol):
 
 
 class InProcessExecutor:
-    """Runs a batch of trials one after another in this process, freeing Keras' state every few trials."""
+    """Runs a batch of trials one after another in this process, freeing Keras' state every few trials.
+
+    Its ``programs`` (the last few traced epoch programs, which outlive Keras'
+    cleared state) serve later trials and the search's refit.
+    """
 
     concurrency = 1
     refills = False
 
     def __init__(self) -> None:
         self._since_clear = 0
-        self._programs = ProgramCache()
+        self.programs = ProgramCache()
 
     def run(
         self,
@@ -85,10 +89,9 @@ class InProcessExecutor:
         try:
             for task in tasks:
                 self._since_clear += 1
-                yield run_trial(task, build, data, config, control, programs=self._programs)
+                yield run_trial(task, build, data, config, control, programs=self.programs)
         finally:
             if self._since_clear >= CLEAR_EVERY:
-                self._programs.clear()
                 backend.clear_session()
                 self._since_clear = 0
 

@@ -603,9 +603,14 @@ def warm_up(epochs: float) -> Any:
 
 
 def refit(
-    build: Callable[..., Any], params: dict[str, Any], data: TrainingData, config: FitConfig, epochs: int
+    build: Callable[..., Any], params: dict[str, Any], data: TrainingData, config: FitConfig, epochs: int,
+    programs: ProgramCache | None = None,
 ) -> Any:
-    """Train the best parameters on all of X, y for ``epochs`` epochs (early stopping on --valid when given)."""
+    """Train the best parameters on all of X, y for ``epochs`` epochs (early stopping on --valid when given).
+
+    With ``programs`` (the search's), the refit trains in the best trial's traced
+    program when that is still kept and its XLA choice is the refit's own.
+    """
     routed = route(params, build)
     if config.seed is not None:
         backend.set_seed(trial_seed(config.seed, -1))
@@ -616,4 +621,5 @@ def refit(
     if data.valid is None:
         refit_config.objective = Objective("loss", "minimize")
     routed_for_refit = Routed(build=routed.build, fit={**routed.fit, "epochs": max(1, epochs)}, warmup_epochs=routed.warmup_epochs)
-    return fit_fold(model, fold, routed_for_refit, refit_config, NoControl(), -1, 0, 1).model
+    session = graph_session(refit_config, 1, programs)
+    return fit_fold(model, fold, routed_for_refit, refit_config, NoControl(), -1, 0, 1, session).model

@@ -148,18 +148,23 @@ def test_a_later_trial_of_the_same_model_trains_in_the_earlier_trials_program(de
     session = GraphSession(programs=programs)
     second, history = session.train(optimizer_build(0.01, seed=2), feed, 32, [], 3, seed=4)
     fresh, fresh_history = GraphSession().train(optimizer_build(0.01, seed=2), feed, 32, [], 3, seed=4)
-    assert len(programs.entries) == 1 and session.program.models[0] not in (first, second)
+    assert len(programs.entries) == 1 and session.program.models[0] is first, "the first trial's program, borrowed"
     assert history == fresh_history, "the other learning rate is loaded with the weights"
     for a, b in zip(second.get_weights(), fresh.get_weights()):
         np.testing.assert_array_equal(a, b)
     for a, b in zip(first.get_weights(), kept):
         np.testing.assert_array_equal(a, b, err_msg="the later trial changed the first trial's model")
+    fold = fold_of()
+    scored = session.evaluate(fold.train.x, fold.train.y)
+    assert scored["loss"] == pytest.approx(second.evaluate(fold.train.x, fold.train.y, verbose=0, return_dict=True)["loss"])
+    for a, b in zip(first.get_weights(), kept):
+        np.testing.assert_array_equal(a, b, err_msg="scoring the later trial changed the first trial's model")
     assert shared_key(optimizer_build(0.05)) == shared_key(optimizer_build(0.3, seed=5))
     assert shared_key(optimizer_build(momentum=0.9)) != shared_key(optimizer_build())
     assert shared_key(optimizer_build(activation="tanh")) != shared_key(optimizer_build())
 
 
-def test_a_learning_rate_search_traces_one_program_for_all_its_trials_and_folds(data, monkeypatch):
+def test_a_learning_rate_search_traces_one_program_for_all_its_trials_folds_and_its_refit(data, monkeypatch):
     from nnhp_magics.training.engine import single
 
     traced = []
@@ -173,6 +178,9 @@ def test_a_learning_rate_search_traces_one_program_for_all_its_trials_and_folds(
     x, y = data
     search = hpsearch(textbook_build, x, y, "learning_rate = loguniform(1e-3, 1e-1)", cv=2, **small(trials=3))
     assert [t.state for t in search.trials] == ["complete"] * 3 and len(traced) == 1
+    refit = search.best_model
+    assert len(traced) == 1, "the refit trains in the trials' program"
+    assert refit is not traced[0][0][0] and np.isfinite(refit.predict(x[:5], verbose=0)).all()
     widths = hpsearch(textbook_build, x, y, "n_neurons = choice(3, 5)", strategy="grid", **small(trials=None))
     assert len(widths.trials) == 2 and len(traced) == 3, "another width is another program"
 
@@ -225,6 +233,33 @@ def test_xla_is_chosen_from_the_trials_budget_unless_forced(deterministic):
     assert chosen(None, -(-long_budget // 3), folds=3)
     assert not chosen(False, long_budget)
     assert chosen(True, 2)
+
+
+def test_under_xla_only_full_batches_are_compiled_and_the_ragged_tail_agrees_with_the_plain_graph(deterministic):
+    import tensorflow as tf
+
+    from nnhp_magics.training.engine.graph import EpochProgram, epoch_order, feed_for, prepare_model
+
+    fold = fold_of()  # 203 training rows, batch 32: a ragged last batch of 11 rows, and of 29 validation rows
+    feed = feed_for(fold.train, fold.monitor)
+    runs = []
+    for jit in (False, True):
+        model = layered_build("dense", "adam", seed=3)
+        prepare_model(model, feed, 32)
+        program = EpochProgram([model], 32, jit=jit)
+        logs = [program.run([feed], [epoch_order(feed.rows, 5, epoch)], [True])[0] for epoch in range(3)]
+        runs.append((model, program, logs))
+    (plain, _, plain_logs), (jitted, program, jit_logs) = runs
+    for a, b in zip(plain.get_weights(), jitted.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+    assert [sorted(x) for x in plain_logs] == [sorted(x) for x in jit_logs]
+    assert jit_logs[-1]["val_loss"] == pytest.approx(plain_logs[-1]["val_loss"], rel=1e-4)
+    concrete = program._epoch.get_concrete_function(
+        [(feed.x, feed.y, feed.vx, feed.vy)], [tf.constant(epoch_order(feed.rows, 5, 0))], tf.constant([True])
+    )
+    calls = [op for op in concrete.graph.get_operations() if op.type in ("PartitionedCall", "StatefulPartitionedCall")]
+    compiled = [op for op in calls if op.node_def.attr["_XlaMustCompile"].b]
+    assert len(compiled) == 2, "one XLA program for the training batches, one for the validation batches"
 
 
 def test_the_engines_own_shuffling_is_seeded_and_scores_match_fit_within_noise(data):

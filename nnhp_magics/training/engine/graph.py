@@ -9,8 +9,10 @@ traced program serves every fold of a trial. In a pack (K > 1) each model has it
 own stop flag and a stopped model's steps are skipped with ``tf.cond``.
 
 Without XLA the batch loop is dynamic (the ragged last batch is the loop's last
-step, so nothing retraces per epoch); with XLA (``jit``) shapes must be static, so
-the full batches loop and the ragged tail is one extra traced step.
+step, so nothing retraces per epoch). With XLA (``jit``) shapes must be static: the
+loop over full batches is an inner XLA-compiled function and the ragged last batch
+one step of the plain graph after it, so XLA compiles one training and one
+validation step, not a second copy of each for the tail.
 """
 
 from __future__ import annotations
@@ -133,9 +135,7 @@ class EpochProgram:
         if self.jit:
             count_xla_program()
         self.masked = len(self.models) > 1
-        self._epoch = tf().function(
-            self._graph_epoch, autograph=False, jit_compile=self.jit, reduce_retracing=not self.jit
-        )
+        self._epoch = tf().function(self._graph_epoch, autograph=False, reduce_retracing=not self.jit)
         self._evaluators: dict[int, Callable[..., Any]] = {}
 
     def run(
@@ -236,16 +236,18 @@ def _optimizer_chain(optimizer: Any) -> list[Any]:
 
 
 def _batch_loop(
-    tensors: list[Any], active: Any, batch_size: int, static: bool, step: Callable[[int, Any, Any], Any]
+    tensors: list[Any], active: Any, batch_size: int, xla: bool, step: Callable[[int, Any, Any], Any]
 ) -> None:
     """Call ``step(k, start, size)`` for every batch of every tensor k, batch index by batch index, in one loop.
 
     With ``active`` (a pack), member k's step runs only while it is active and has
-    batches left; without it the single member runs unguarded.
+    batches left; without it the single member runs unguarded. With ``xla`` the
+    loop over full batches is compiled by XLA and each ragged last batch runs after
+    it in the plain graph.
     """
     t = tf()
-    rows = [_rows_of(x, static) for x in tensors]
-    if static:
+    rows = [_rows_of(x, xla) for x in tensors]
+    if xla:
         full = [n // batch_size for n in rows]
         steps: list[Any] = full
         bound: Any = max(full)
@@ -254,7 +256,7 @@ def _batch_loop(
         bound = t.reduce_max(t.stack(steps))
 
     def size_at(k: int, start: Any) -> Any:
-        return batch_size if static else t.minimum(batch_size, rows[k] - start)
+        return batch_size if xla else t.minimum(batch_size, rows[k] - start)
 
     def body(i: Any) -> Any:
         start = i * batch_size
@@ -267,15 +269,20 @@ def _batch_loop(
             _guarded(active, k, more, batch)
         return i + 1
 
-    t.while_loop(lambda i: i < bound, body, [t.constant(0)])
-    if static:
-        for k, n in enumerate(rows):
-            if n % batch_size:
+    def batches() -> None:
+        t.while_loop(lambda i: i < bound, body, [t.constant(0)])
 
-                def last_batch(k: int = k, n: int = n) -> Any:
-                    return step(k, full[k] * batch_size, n % batch_size)
+    if not xla:
+        batches()
+        return
+    t.function(batches, autograph=False, jit_compile=True)()
+    for k, n in enumerate(rows):
+        if n % batch_size:
 
-                _guarded(active, k, None, last_batch)
+            def last_batch(k: int = k, n: int = n) -> Any:
+                return step(k, full[k] * batch_size, n % batch_size)
+
+            _guarded(active, k, None, last_batch)
 
 
 def _guarded(active: Any, k: int, more: Any, run: Callable[[], Any]) -> None:
@@ -303,6 +310,7 @@ def _any_rows(args: Any) -> Any:
 
 
 def _rows_of(x: Any, static: bool) -> Any:
+    """The rows of a tensor (of a structure's first tensor): a number when ``static``, else a tensor."""
     x = _first(x)
     if static:
         if x.shape[0] is None:
@@ -347,7 +355,7 @@ def structure(model: Any) -> tuple[Any, ...]:
     if preprocessing_layers(model):
         layers += (id(model),)
     optimizer = model.optimizer
-    shapes = tuple((tuple(v.shape), str(v.dtype)) for v in list(model.variables) + list(optimizer.variables))
+    shapes = tuple((tuple(v.shape), str(v.dtype)) for v in state_variables(model))
     return layers, type(optimizer).__name__, shapes
 
 
@@ -402,9 +410,18 @@ def _modules(tree: Any) -> Iterator[str]:
             yield from _modules(value)
 
 
+def state_variables(model: Any) -> list[Any]:
+    """Every variable of a model's training state: weights, seed states, then the optimizer's."""
+    return list(model.variables) + list(model.optimizer.variables)
+
+
 def adopt(target: Any, source: Any) -> None:
     """Load ``source``'s whole state (weights, seed states, optimizer state) into ``target``."""
-    for mine, theirs in zip(list(target.variables) + list(target.optimizer.variables),
-                            list(source.variables) + list(source.optimizer.variables)):
-        mine.assign(theirs.value)
-    target.stop_training = False
+    load_state(target, [variable.value for variable in state_variables(source)])
+
+
+def load_state(model: Any, values: Sequence[Any]) -> None:
+    """Assign ``values`` (tensors or arrays, in :func:`state_variables` order) to a model's state."""
+    for variable, value in zip(state_variables(model), values):
+        variable.assign(value)
+    model.stop_training = False

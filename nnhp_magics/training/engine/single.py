@@ -11,52 +11,57 @@ from __future__ import annotations
 from collections import OrderedDict
 from typing import Any
 
-from nnhp_magics.training import backend
+import numpy as np
+
 from nnhp_magics.training.engine.fold import FoldRun
 from nnhp_magics.training.engine.graph import (
     EpochProgram,
     Feed,
     adopt,
     as_tensors,
+    load_state,
     prepare_model,
     shared_key,
+    state_variables,
     structure,
 )
 from nnhp_magics.training.engine.select import use_xla
 
-#: Programs a cache keeps (least recently used first out): each holds a traced graph and a model.
+#: Programs a cache keeps (least recently used first out): each holds a traced graph and the model it was traced on,
+#: so the bound keeps memory flat over any number of trials.
 CACHED_PROGRAMS = 4
+
+ProgramKey = tuple[str, int, bool]
 
 
 class ProgramCache:
-    """Traced epoch programs shared across trials, each with its own private model (a clone no trial keeps).
+    """Traced epoch programs shared across trials, each with the model of the trial that traced it.
 
     Keyed by :func:`shared_key`, batch size and XLA, so only a model the program
-    trains exactly as it would its own is loaded into it.
+    trains exactly as it would its own is loaded into it. The program's model
+    belongs to the trial that traced it (that trial may keep it), so a later trial
+    borrows it: :class:`GraphSession` saves its state first and puts it back after.
+    Most keys of a search never recur (nearly every trial of the textbook space has
+    its own width), so nothing is cloned or traced for a cache's sake.
     """
 
     def __init__(self, size: int = CACHED_PROGRAMS) -> None:
         self.size = size
-        self.entries: OrderedDict[tuple[str, int, bool], tuple[Any, EpochProgram]] = OrderedDict()
+        self.entries: OrderedDict[ProgramKey, tuple[Any, EpochProgram]] = OrderedDict()
 
-    def program_for(self, key: str, model: Any, feed: Feed, batch_size: int, jit: bool) -> tuple[Any, EpochProgram]:
-        """The cached (private model, program) for this key, traced on a clone of ``model`` the first time."""
-        entry_key = (key, batch_size, jit)
-        entry = self.entries.get(entry_key)
-        if entry is None:
-            keras = backend.keras()
-            private = keras.models.clone_model(model)
-            private.compile_from_config(model.get_compile_config())
-            prepare_model(private, feed, batch_size)
-            entry = self.entries[entry_key] = (private, EpochProgram([private], batch_size, jit))
-            while len(self.entries) > self.size:
-                self.entries.popitem(last=False)
-        self.entries.move_to_end(entry_key)
+    def get(self, key: ProgramKey) -> tuple[Any, EpochProgram] | None:
+        """The (model, program) cached for this key, or None."""
+        entry = self.entries.get(key)
+        if entry is not None:
+            self.entries.move_to_end(key)
         return entry
 
-    def clear(self) -> None:
-        """Forget every program (before Keras' state is cleared)."""
-        self.entries.clear()
+    def put(self, key: ProgramKey, model: Any, program: EpochProgram) -> None:
+        """Keep ``program``, traced on ``model``, for later trials with this key (the oldest program goes)."""
+        self.entries[key] = (model, program)
+        self.entries.move_to_end(key)
+        while len(self.entries) > self.size:
+            self.entries.popitem(last=False)
 
 
 class GraphSession:
@@ -66,8 +71,9 @@ class GraphSession:
     it has the same architecture as the model the program was traced for, its
     state is loaded into that model, the program runs again without a retrace,
     and the trained state is copied back, so the caller always gets its own model.
-    ``jit`` None lets :func:`use_xla` decide from the trial's budget (``folds`` folds,
-    ``early_stopping`` or not) when the program is first traced.
+    A program borrowed from an earlier trial gets that trial's model state back
+    after every fold. ``jit`` None lets :func:`use_xla` decide from the trial's
+    budget (``folds`` folds, ``early_stopping`` or not) when the program is first traced.
     """
 
     def __init__(
@@ -77,6 +83,8 @@ class GraphSession:
         self.jit, self.folds, self.early_stopping, self.programs = jit, folds, early_stopping, programs
         self.model: Any = None
         self.program: EpochProgram | None = None
+        self.lender_state: list[np.ndarray] | None = None
+        self.trained: Any = None
 
     def train(
         self, model: Any, feed: Feed, batch_size: int, callbacks: list[Any], epochs: int, seed: int | None,
@@ -85,22 +93,33 @@ class GraphSession:
         """Train ``model`` on ``feed`` epoch by epoch; returns ``model``, trained, and its history."""
         trained = self._adopt(model, feed, batch_size, epochs)
         assert self.program is not None
-        run = FoldRun(trained, feed, callbacks, epochs, seed, shuffle, batch_size)
-        while not run.done:
-            order = run.begin_epoch()
-            run.end_epoch(self.program.run([feed], [order], [True])[0])
-        history = run.finish()
-        if trained is not model:
-            adopt(model, trained)
+        self.trained = model
+        try:
+            run = FoldRun(trained, feed, callbacks, epochs, seed, shuffle, batch_size)
+            while not run.done:
+                order = run.begin_epoch()
+                run.end_epoch(self.program.run([feed], [order], [True])[0])
+            history = run.finish()
+            if trained is not model:
+                adopt(model, trained)
+        finally:
+            if self.lender_state is not None:
+                load_state(trained, self.lender_state)
         return model, history
 
     def evaluate(self, x: Any, y: Any) -> dict[str, float]:
         """Evaluate the last trained model on (x, y), as ``model.evaluate(x, y)`` does."""
         assert self.program is not None
-        return self.program.evaluate(0, as_tensors(x), as_tensors(y))
+        if self.lender_state is None:
+            return self.program.evaluate(0, as_tensors(x), as_tensors(y))
+        adopt(self.model, self.trained)
+        try:
+            return self.program.evaluate(0, as_tensors(x), as_tensors(y))
+        finally:
+            load_state(self.model, self.lender_state)
 
     def _adopt(self, model: Any, feed: Feed, batch_size: int, epochs: int) -> Any:
-        """The model the program trains: its own, the trial's earlier fold's, or a cached program's private one."""
+        """The model the program trains: its own, the trial's earlier fold's, or an earlier trial's (borrowed)."""
         prepare_model(model, feed, batch_size)
         reusable = (
             self.program is not None and self.program.batch_size == batch_size
@@ -109,9 +128,13 @@ class GraphSession:
         if not reusable:
             jit = use_xla(self.jit, epochs, self.folds, feed.rows, batch_size, self.early_stopping)
             key = shared_key(model) if self.programs is not None else None
-            if key is None or self.programs is None:
-                self.model, self.program = model, EpochProgram([model], batch_size, jit)
+            entry = None if key is None or self.programs is None else self.programs.get((key, batch_size, jit))
+            if entry is None:
+                self.model, self.program, self.lender_state = model, EpochProgram([model], batch_size, jit), None
+                if key is not None and self.programs is not None:
+                    self.programs.put((key, batch_size, jit), model, self.program)
                 return model
-            self.model, self.program = self.programs.program_for(key, model, feed, batch_size, jit)
+            self.model, self.program = entry
+            self.lender_state = [np.array(v.numpy()) for v in state_variables(self.model)]
         adopt(self.model, model)
         return self.model
