@@ -39,11 +39,10 @@ def setup_reason(fold: Fold, fit_kwargs: dict[str, Any], warmup: float) -> str |
 
 def model_reason(model: Any) -> str | None:
     """Why this compiled model cannot run in the graph engine, or None."""
-    from keras.src.backend.tensorflow.trainer import TensorFlowTrainer
-
+    model_class = backend.keras().Model  # its train_step/test_step are the TensorFlow trainer's own
     kind = type(model)
     for method in ("train_step", "test_step"):
-        if getattr(kind, method) is not getattr(TensorFlowTrainer, method):
+        if getattr(kind, method) is not getattr(model_class, method):
             return f"the model defines its own {method}"
     if getattr(model, "run_eagerly", False):
         return "the model is compiled with run_eagerly=True"
