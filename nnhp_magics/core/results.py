@@ -591,15 +591,25 @@ _EXPORT_TEXTS = {"params": "parameters", "leaderboard": "leaderboard", "classes"
 
 
 def temporary_beside(path: Path) -> Path:
-    """A new hidden name in ``path``'s folder with ``path``'s suffix, to write before renaming it over ``path``."""
-    return path.with_name(f".{path.stem}.{uuid.uuid4().hex[:8]}.partial{path.suffix}")
+    """A new hidden name in ``path``'s folder ending as ``path`` ends, to write before renaming it over ``path``.
+
+    The whole ending is kept (``.weights.h5``, not only ``.h5``): Keras checks it when saving.
+    """
+    ending = "".join(path.suffixes)
+    stem = path.name[: len(path.name) - len(ending)] if ending else path.name
+    return path.with_name(f".{stem}.{uuid.uuid4().hex[:8]}.partial{ending}")
 
 
 def write_text_atomically(path: Path, text: str) -> None:
     """Write ``text`` to a temporary file beside ``path`` and rename it over ``path``: never a half-written file."""
+    write_atomically(path, lambda temp: temp.write_text(text))
+
+
+def write_atomically(path: Path, write: Callable[[Path], Any]) -> None:
+    """Call ``write(temp)`` on a temporary file beside ``path``, then rename it over ``path`` (removed on failure)."""
     temp = temporary_beside(path)
     try:
-        temp.write_text(text)
+        write(temp)
         os.replace(temp, path)
     except BaseException:
         temp.unlink(missing_ok=True)

@@ -32,7 +32,16 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import optuna
 from optuna.trial import TrialState
 
-from nnhp_magics.core.results import COMPLETE, FINISHED_STATES, INTERRUPTED, PRUNED, Objective, SearchRecord, Trial
+from nnhp_magics.core.results import (
+    COMPLETE,
+    FINISHED_STATES,
+    INTERRUPTED,
+    PRUNED,
+    Objective,
+    SearchRecord,
+    Trial,
+    write_atomically,
+)
 from nnhp_magics.core.space import Categorical, Fixed, FloatRange, IntRange, Param, ScipyPpf, SearchSpace
 from nnhp_magics.errors import NnhpError
 from nnhp_magics.training import backend
@@ -676,9 +685,7 @@ class ModelKeeper:
             self._memory[number] = data
             return
         self.folder.mkdir(parents=True, exist_ok=True)
-        partial = self.folder / f".trial-{number}.partial"
-        partial.write_bytes(data)
-        os.replace(partial, self.path(number))
+        write_atomically(self.path(number), lambda temp: temp.write_bytes(data))
         self._written.add(number)
         self._remember()
 

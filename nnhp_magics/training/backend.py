@@ -17,6 +17,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from nnhp_magics.core.results import write_atomically
 from nnhp_magics.errors import NnhpError
 
 #: Set to 1 to let TensorFlow's start-up lines through (see :func:`keras`).
@@ -154,9 +155,7 @@ def save_and_verify(model: Any, path: Path, weights: Path) -> None:
         keras().models.load_model(path)
     except Exception as exc:
         Path(path).unlink(missing_ok=True)
-        partial = weights.with_name(f".{weights.name}.partial.weights.h5")
-        model.save_weights(partial)
-        os.replace(partial, weights)
+        write_atomically(weights, model.save_weights)
         reason = " ".join(str(exc).split())[:300]
         raise NnhpError(
             f"Keras cannot save {weights.with_suffix('').with_suffix('.keras')} as a model it can load back "
