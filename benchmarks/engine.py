@@ -14,7 +14,16 @@ engine, for several seeds; each run in a fresh process, timed from the
 ``hpsearch`` call; the test MSE is the best model's (a refit on all training
 rows under --cv).
 
-    python benchmarks/engine.py [--part epochs|search|all] [--seeds 0 1 2] [--trials 20] [--epochs 100]
+Part ``trial``: one trial of the textbook search over its whole life (building,
+tracing/compiling, training its --cv folds with early stopping, scoring them),
+as the trial's own record times it, for each mode and seed. Each process runs
+two trials and the second (the textbook 1x30 MLP, learning rate 3e-3) is
+reported, so TensorFlow's one-off start-up is not counted: after a trial of
+width 29 it has a program of its own to trace ("own program"); after a trial of
+learning rate 2.9e-3 it trains in that trial's program ("shared program", the
+graph engine only: ``fit`` traces per model).
+
+    python benchmarks/engine.py [--part epochs|search|trial|all] [--seeds 0 1 2] [--trials 20] [--epochs 100]
         [--modes fit auto pack4 ...] [--repeat-epochs 4]
 """
 
@@ -49,7 +58,7 @@ SEARCH_MODES = {
 
 def options() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--part", choices=("epochs", "search", "all"), default="all")
+    parser.add_argument("--part", choices=("epochs", "search", "trial", "all"), default="all")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--trials", type=int, default=20)
     parser.add_argument("--epochs", type=int, default=100)
@@ -147,10 +156,31 @@ def search_child(mode: str, seed: int, args: argparse.Namespace) -> dict[str, An
     }
 
 
+TRIAL_GRIDS = {"own": "n_neurons = choice(29, 30)", "shared": "learning_rate = choice(2.9e-3, 3e-3)"}
+
+
+def trial_child(mode: str, seed: int, grid: str, args: argparse.Namespace) -> dict[str, Any]:
+    """The second of two textbook trials of one process (see the module's docstring): its seconds and model-epochs."""
+    pinned()
+    from _housing import housing_splits, textbook_build
+
+    from nnhp_magics import hpsearch
+
+    x, y, xv, yv, _, _ = housing_splits()
+    search = hpsearch(
+        textbook_build, x, y, TRIAL_GRIDS[grid], strategy="grid", valid=(xv, yv), cv=args.cv,
+        trials=None, epochs=args.epochs, patience=args.patience, seed=seed, namespace={}, **SEARCH_MODES[mode],
+    )
+    trial = search.trials[1]
+    return {"seconds": trial.seconds, "model_epochs": trial.epochs, "engine": trial.engine}
+
+
 def run_child(args: argparse.Namespace) -> None:
     part, *rest = args.child.split(":")
     if part == "epochs":
         result = epochs_child(rest[0], rest[1], args.repeat_epochs)
+    elif part == "trial":
+        result = trial_child(rest[0], int(rest[1]), rest[2], args)
     else:
         result = search_child(rest[0], int(rest[1]), args)
     print("RESULT " + json.dumps(result))
@@ -210,6 +240,25 @@ def search_part(args: argparse.Namespace) -> None:
             )
 
 
+def trial_part(args: argparse.Namespace) -> None:
+    print(f"one textbook trial (1x30): --cv {args.cv}, --epochs {args.epochs}, --patience {args.patience}, over its life")
+    print("| seed | mode | program | engine | seconds | model-epochs | model-epochs/s | x fit |")
+    print("|---|---|---|---|---|---|---|---|")
+    ratios: dict[str, list[float]] = {}
+    for seed in args.seeds:
+        runs = [(mode, grid) for grid in TRIAL_GRIDS for mode in args.modes if grid == "own" or mode != "fit"]
+        results = {run: spawn(f"trial:{run[0]}:{seed}:{run[1]}", args) for run in runs}
+        base = results.get(("fit", "own"), results[runs[0]])
+        base_rate = base["model_epochs"] / base["seconds"]
+        for (mode, grid), r in results.items():
+            rate = r["model_epochs"] / r["seconds"]
+            ratios.setdefault(f"{mode}, {grid} program", []).append(rate / base_rate)
+            print(f"| {seed} | {mode} | {grid} | {r['engine']} | {r['seconds']:.1f} | {r['model_epochs']} | {rate:.1f} "
+                  f"| {rate / base_rate:.1f} |", flush=True)
+    for run, values in ratios.items():
+        print(f"{run}: median x fit {sorted(values)[len(values) // 2]:.1f} over seeds {args.seeds}")
+
+
 def main() -> None:
     args = options()
     if args.child:
@@ -219,6 +268,8 @@ def main() -> None:
         epochs_part(args)
     if args.part in ("search", "all"):
         search_part(args)
+    if args.part in ("trial", "all"):
+        trial_part(args)
 
 
 if __name__ == "__main__":
