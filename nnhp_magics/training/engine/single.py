@@ -84,7 +84,7 @@ class GraphSession:
         self.model: Any = None
         self.program: EpochProgram | None = None
         self.lender_state: list[np.ndarray] | None = None
-        self.trained: Any = None
+        self.last_model: Any = None
 
     def train(
         self, model: Any, feed: Feed, batch_size: int, callbacks: list[Any], epochs: int, seed: int | None,
@@ -93,7 +93,7 @@ class GraphSession:
         """Train ``model`` on ``feed`` epoch by epoch; returns ``model``, trained, and its history."""
         trained = self._adopt(model, feed, batch_size, epochs)
         assert self.program is not None
-        self.trained = model
+        self.last_model = model
         try:
             run = FoldRun(trained, feed, callbacks, epochs, seed, shuffle, batch_size)
             while not run.done:
@@ -112,7 +112,7 @@ class GraphSession:
         assert self.program is not None
         if self.lender_state is None:
             return self.program.evaluate(0, as_tensors(x), as_tensors(y))
-        adopt(self.model, self.trained)
+        adopt(self.model, self.last_model)
         try:
             return self.program.evaluate(0, as_tensors(x), as_tensors(y))
         finally:
