@@ -19,7 +19,8 @@ took hours. ``--refresh`` reruns the peers too; nnhp runs always run.
 ``nnhp-hyperband`` runs Hyperband's whole plan for ``--epochs`` as Keras Tuner sizes
 it (the trial budget does not bound it); ``nnhp-random-cv`` is the seed's workflow,
 3-fold CV over the trial budget and a refit of the best parameters, as
-RandomizedSearchCV does.
+RandomizedSearchCV does; ``nnhp-hyperband-tpe`` is the same plan with TPE proposing
+each bracket's configurations (``--sampler tpe``, BOHB-style) instead of random draws.
 
 ``grid`` is left out: the space has a continuous learning rate, so there is no grid.
 """
@@ -47,7 +48,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 from _housing import TEXTBOOK_SPEC, epoch_counter, housing_splits, pin_one_thread, textbook_build
 
 NNHP_STRATEGIES = ("random", "bayes", "hyperband", "evolution")
-NNHP_RUNS = tuple(f"nnhp-{s}" for s in NNHP_STRATEGIES) + ("nnhp-random-cv",)
+NNHP_RUNS = tuple(f"nnhp-{s}" for s in NNHP_STRATEGIES) + ("nnhp-random-cv", "nnhp-hyperband-tpe")
 PEERS = ("kt-random", "kt-bayes", "kt-hyperband", "sklearn-randomized-cv", "optuna-tpe-pruning")
 RUNS = NNHP_RUNS + PEERS
 LONGEST_FIRST = ("sklearn-randomized-cv", "kt-hyperband")
@@ -106,11 +107,14 @@ def _early_stopping(patience: int) -> Any:
     return keras.callbacks.EarlyStopping(patience=patience, restore_best_weights=True)
 
 
-def run_nnhp(strategy: str, seed: int, data: tuple, budget: Budget, cv: int | None = None) -> Searched:
+def run_nnhp(
+    strategy: str, seed: int, data: tuple, budget: Budget, cv: int | None = None, sampler: str | None = None
+) -> Searched:
     """One ``hpsearch`` with this strategy, exported as %hpexport would (under ``cv``, after the refit).
 
-    ``bayes`` uses the budget's sampler; ``hyperband`` runs its whole plan for the
-    budget's epochs, as Keras Tuner's Hyperband does.
+    ``bayes`` uses the budget's sampler, any other strategy ``sampler`` (None: its
+    default); ``hyperband`` runs its whole plan for the budget's epochs, as Keras
+    Tuner's Hyperband does.
     """
     from nnhp_magics import hpsearch
 
@@ -118,9 +122,9 @@ def run_nnhp(strategy: str, seed: int, data: tuple, budget: Budget, cv: int | No
     search = hpsearch(
         textbook_build, xt, yt, TEXTBOOK_SPEC, valid=(xv, yv), strategy=strategy, cv=cv,
         trials=None if strategy == "hyperband" else budget.trials, epochs=budget.epochs, patience=budget.patience,
-        batch_size=32, seed=seed, namespace={}, sampler=budget.sampler if strategy == "bayes" else "tpe",
+        batch_size=32, seed=seed, namespace={}, sampler=budget.sampler if strategy == "bayes" else sampler,
     )
-    paths = search.export(Path(budget.workdir) / f"nnhp-{strategy}-{cv or 1}-{seed}")
+    paths = search.export(Path(budget.workdir) / f"nnhp-{strategy}-{sampler or 'default'}-{cv or 1}-{seed}")
     states = [t.state for t in search.trials]
     engines = ", ".join(sorted({t.engine for t in search.trials}))
     folds = f" x {cv} folds + refit" if cv else ""
@@ -265,6 +269,8 @@ def _searcher(run: str) -> Callable[[int, tuple, Budget], Searched]:
     """The function behind a run name."""
     if run == "nnhp-random-cv":
         return lambda seed, data, budget: run_nnhp("random", seed, data, budget, cv=3)
+    if run == "nnhp-hyperband-tpe":
+        return lambda seed, data, budget: run_nnhp("hyperband", seed, data, budget, sampler="tpe")
     if run.startswith("nnhp-"):
         return lambda seed, data, budget: run_nnhp(run.removeprefix("nnhp-"), seed, data, budget)
     if run.startswith("kt-"):
@@ -426,8 +432,8 @@ def targets(results: list[Result]) -> list[str]:
     lines = []
     if {"nnhp-random-cv", "sklearn-randomized-cv"} <= present:
         lines.append(_end_to_end_target(results))
-    if {"nnhp-hyperband", "kt-hyperband"} <= present:
-        lines.append(_hyperband_target(results))
+    lines += [_hyperband_target(results, run) for run in ("nnhp-hyperband", "nnhp-hyperband-tpe")
+              if {run, "kt-hyperband"} <= present]
     if set(RUNS) <= present:
         lines.append(_bayes_target(results))
     lines += [_speed_target(results, s) for s in NNHP_STRATEGIES if {f"nnhp-{s}", KT_OF_THE_SAME_KIND[s]} <= present]
@@ -444,11 +450,11 @@ def _end_to_end_target(results: list[Result]) -> str:
             f"test MSE {ours_t:.3f} vs {theirs_t:.3f}")
 
 
-def _hyperband_target(results: list[Result]) -> str:
-    """nnhp hyperband (full plan) reaches KT Hyperband's validation MSE in at most 1/20 of its wall time."""
-    hb_val, kt_val = _median(results, "nnhp-hyperband", "val_mse"), _median(results, "kt-hyperband", "val_mse")
-    hb_s, kt_s = _median(results, "nnhp-hyperband", "seconds"), _median(results, "kt-hyperband", "seconds")
-    return (f"{_mark(hb_val <= kt_val and hb_s <= kt_s / 20)} hyperband val MSE {hb_val:.3f} <= KT Hyperband's "
+def _hyperband_target(results: list[Result], run: str) -> str:
+    """nnhp hyperband (full plan; ``run`` names its proposals) reaches KT Hyperband's validation MSE in at most 1/20 of its wall time."""
+    hb_val, kt_val = _median(results, run, "val_mse"), _median(results, "kt-hyperband", "val_mse")
+    hb_s, kt_s = _median(results, run, "seconds"), _median(results, "kt-hyperband", "seconds")
+    return (f"{_mark(hb_val <= kt_val and hb_s <= kt_s / 20)} {run} val MSE {hb_val:.3f} <= KT Hyperband's "
             f"{kt_val:.3f} in <= 1/20 of its wall time: {hb_s:.0f} s vs {kt_s:.0f} s ({hb_s / kt_s:.3f}x)")
 
 

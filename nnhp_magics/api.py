@@ -117,7 +117,7 @@ def hpsearch(
     validation_split: float = 0.2,
     cv: int | None = None,
     strategy: str = "random",
-    sampler: str = "tpe",
+    sampler: str | None = None,
     trials: int | None = None,
     epochs: int = 100,
     patience: int = 10,

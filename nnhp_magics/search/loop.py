@@ -99,7 +99,7 @@ class SearchPlan:
     persistent: bool = False
     where: str = "memory"
     namespace: dict[str, Any] = field(default_factory=dict)
-    sampler: str = "tpe"
+    sampler: str | None = None
     round: int = 1
     optuna_names: dict[str, str] = field(default_factory=dict)
 
@@ -146,7 +146,7 @@ def plan_search(
     cv: int | None,
     strategy: str,
     trials: int | None,
-    sampler: str = "tpe",
+    sampler: str | None = None,
     epochs: int,
     patience: int,
     batch_size: int,

@@ -64,7 +64,8 @@ SEARCH_OPTIONS: tuple[Option, ...] = (
     Option("cv", None, "K-fold cross-validation", "off", int, _at_least(2),
            "at least 2 folds (leave --cv out to train on one split)"),
     Option("strategy", "random", "random, grid, bayes, hyperband or evolution", "`random`"),
-    Option("sampler", "tpe", "bayes' model: tpe, or gp (needs pip install 'nnhp-magics[gp]')", "`tpe`"),
+    Option("sampler", None, "the model proposing trials: bayes tpe (default) or gp (needs pip install "
+           "'nnhp-magics[gp]'); hyperband random (default) or tpe (BOHB-style)", "the strategy's own"),
     Option("trials", None, "trials to finish (default 10; grid: its size; hyperband: its plan)", "10", int,
            _at_least(1), "at least 1"),
     Option("epochs", 100, "max epochs per trial (per fold)", "100", int, _at_least(1), "at least 1"),

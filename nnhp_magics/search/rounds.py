@@ -69,7 +69,7 @@ class FollowUp:
         space, text = parse_space(spec, self.plan.namespace)
         check_names(space.names, self.plan.build, space=space)
         name = strategy or search.rounds[-1]["strategy"]
-        sampler = self.plan.sampler if name == "bayes" else "tpe"  # --sampler gp is bayes' model only
+        sampler = self.plan.sampler if name == self.plan.strategy.name else None  # a sampler is its strategy's own
         first_plan = self.plan.strategy.plan
         chosen = make_strategy(name, space, seed=self.plan.config.seed, max_epochs=self.plan.config.epochs,
                                sampler=sampler, factor=first_plan.factor if first_plan else 3)

@@ -17,7 +17,9 @@ from nnhp_magics.core.space import ScipyPpf, SearchSpace
 from nnhp_magics.errors import NnhpError, SpecError
 
 STRATEGIES = ("random", "grid", "bayes", "hyperband", "evolution")
-SAMPLERS = ("tpe", "gp")
+#: The models that may propose a strategy's trials, its default first: bayes' TPE or Gaussian process, and
+#: hyperband's random draws (Keras Tuner's Hyperband) or TPE (BOHB-style, learning within each bracket).
+SAMPLERS = {"bayes": ("tpe", "gp"), "hyperband": ("random", "tpe")}
 GP_INSTALL = "pip install 'nnhp-magics[gp]'"
 
 
@@ -47,13 +49,15 @@ class HyperbandPlan:
     """Keras Tuner's Hyperband plan for ``max_epochs`` and ``factor``: per bracket, its configurations and first rung.
 
     ``brackets`` holds ``(configurations, epochs)`` pairs, most configurations first;
-    ``iterations`` runs the whole plan that many times.
+    ``iterations`` runs the whole plan that many times; ``proposals`` names the
+    sampler that draws the configurations (``random`` or ``tpe``).
     """
 
     max_epochs: int
     factor: int
     iterations: int
     brackets: tuple[tuple[int, int], ...]
+    proposals: str = "random"
 
     @property
     def configurations(self) -> int:
@@ -64,13 +68,14 @@ class HyperbandPlan:
         """One line for the views: brackets, configurations and the epochs each bracket starts with."""
         parts = ", ".join(f"{size} configurations from {epochs} epochs" for size, epochs in self.brackets)
         times = f" x {self.iterations} iterations" if self.iterations > 1 else ""
+        drawn = "; TPE proposes each bracket's configurations from its scored ones" if self.proposals == "tpe" else ""
         return (
             f"hyperband plan: {len(self.brackets)} brackets{times}, {self.configurations} configurations "
-            f"up to {self.max_epochs} epochs ({parts})"
+            f"up to {self.max_epochs} epochs ({parts}){drawn}"
         )
 
 
-def hyperband_plan(max_epochs: int, factor: int = 3, iterations: int = 1) -> HyperbandPlan:
+def hyperband_plan(max_epochs: int, factor: int = 3, iterations: int = 1, proposals: str = "random") -> HyperbandPlan:
     """The brackets Keras Tuner's Hyperband oracle plans for ``max_epochs`` (min_epochs 1) and ``factor``.
 
     As its oracle computes them: a bracket per division of ``max_epochs`` by
@@ -88,7 +93,7 @@ def hyperband_plan(max_epochs: int, factor: int = 3, iterations: int = 1) -> Hyp
         size = math.ceil(last_size / (bracket + 1) * factor**bracket)
         first_rung = max(1, math.ceil(max_epochs / factor**bracket))
         brackets.append((size, first_rung))
-    return HyperbandPlan(max_epochs, factor, iterations, tuple(brackets))
+    return HyperbandPlan(max_epochs, factor, iterations, tuple(brackets), proposals)
 
 
 @dataclass
@@ -117,18 +122,21 @@ def make_strategy(
     *,
     seed: int | None,
     max_epochs: int,
-    sampler: str = "tpe",
+    sampler: str | None = None,
     factor: int = 3,
     iterations: int = 1,
 ) -> Strategy:
-    """The sampler and pruner for a strategy name, after checking the space suits it."""
+    """The sampler and pruner for a strategy name, after checking the space suits it.
+
+    ``sampler`` None takes the strategy's default model (:data:`SAMPLERS`).
+    """
     if name not in STRATEGIES:
         import difflib
 
         close = difflib.get_close_matches(name, STRATEGIES, n=1)
         hint = f" Did you mean {close[0]!r}?" if close else ""
         raise NnhpError(f"--strategy {name!r} is unknown; choose one of {', '.join(STRATEGIES)}.{hint}")
-    _check_sampler(sampler, name)
+    sampler = _check_sampler(sampler, name)
     if name == "grid":
         return _grid(space)
     if name in ("bayes", "evolution"):
@@ -143,11 +151,13 @@ def make_strategy(
                 text=p.text,
                 hint="remove the epochs line and set --epochs to the most epochs a trial may get.",
             )
+        if sampler == "tpe":
+            _reject_unknown_families(space, "hyperband --sampler tpe")
         return Strategy(
             name,
-            TrialSeededRandomSampler(seed),
+            _model_sampler(space, seed) if sampler == "tpe" else TrialSeededRandomSampler(seed),
             optuna.pruners.HyperbandPruner(min_resource=1, max_resource=max(max_epochs, 1), reduction_factor=factor),
-            plan=hyperband_plan(max(max_epochs, 1), factor, iterations),
+            plan=hyperband_plan(max(max_epochs, 1), factor, iterations, sampler or "random"),
         )
     if name == "bayes":
         return Strategy(name, _bayes_sampler(sampler, space, seed), optuna.pruners.NopPruner())
@@ -156,12 +166,27 @@ def make_strategy(
     return Strategy(name, TrialSeededRandomSampler(seed), optuna.pruners.NopPruner())
 
 
-def _check_sampler(sampler: str, strategy: str) -> None:
-    """Reject an unknown --sampler, gp outside bayes, and gp without PyTorch: all before training."""
-    if sampler not in SAMPLERS:
-        raise NnhpError(f"--sampler {sampler!r} is unknown; choose tpe (the default) or gp (with --strategy bayes).")
+def _check_sampler(sampler: str | None, strategy: str) -> str | None:
+    """The strategy's sampler (its default for None), after rejecting an unknown one, one the strategy has no use
+    for, and gp without PyTorch: all before training."""
+    own = SAMPLERS.get(strategy, ())
+    if sampler is None:
+        return own[0] if own else None
+    if not any(sampler in models for models in SAMPLERS.values()):
+        raise NnhpError(
+            f"--sampler {sampler!r} is unknown; choose tpe (the default) or gp with --strategy bayes, "
+            "random (the default) or tpe with --strategy hyperband."
+        )
     if sampler == "gp" and strategy != "bayes":
         raise NnhpError(f"--sampler gp is the model behind --strategy bayes, not --strategy {strategy}: add --strategy bayes.")
+    if own and sampler not in own:
+        raise NnhpError(
+            f"--sampler {sampler} is not a model --strategy {strategy} proposes with: choose {' or '.join(own)}, "
+            f"or leave --sampler out for {own[0]}."
+        )
+    if not own:
+        uses = " and ".join(f"--strategy {name} ({' or '.join(models)})" for name, models in SAMPLERS.items())
+        raise NnhpError(f"--strategy {strategy} takes no --sampler: only {uses} do. Leave --sampler out.")
     if sampler == "gp":
         try:
             import torch  # noqa: F401 - Optuna's GPSampler needs it at its first model-based trial
@@ -170,14 +195,24 @@ def _check_sampler(sampler: str, strategy: str) -> None:
                 f"--sampler gp needs PyTorch, which is not installed: {GP_INSTALL} "
                 "(a CPU build of torch is enough), or leave --sampler out to use TPE."
             ) from None
+    return sampler
 
 
-def _bayes_sampler(sampler: str, space: SearchSpace, seed: int | None) -> optuna.samplers.BaseSampler:
+def _bayes_sampler(sampler: str | None, space: SearchSpace, seed: int | None) -> optuna.samplers.BaseSampler:
     """Multivariate TPE with a constant liar, or Optuna's Gaussian-process sampler; five random trials first."""
     if sampler == "gp":
         return optuna.samplers.GPSampler(seed=seed, n_startup_trials=5, warn_independent_sampling=False)
+    return _model_sampler(space, seed, startup=5)
+
+
+def _model_sampler(space: SearchSpace, seed: int | None, startup: int = 10) -> optuna.samplers.TPESampler:
+    """Multivariate TPE with a constant liar (parallel workers don't propose the same point), ``startup`` random trials first.
+
+    Under Optuna's HyperbandPruner, TPE learns from the trials of the proposed
+    trial's own bracket only, scored at the rungs they reached: BOHB's idea.
+    """
     return optuna.samplers.TPESampler(
-        seed=seed, multivariate=True, group=space.has_conditions, constant_liar=True, n_startup_trials=5
+        seed=seed, multivariate=True, group=space.has_conditions, constant_liar=True, n_startup_trials=startup
     )
 
 

@@ -80,6 +80,27 @@ def test_hyperband_with_cv_decides_on_the_first_fold(data):
             assert len(t.fold_scores) == 2
 
 
+def test_hyperband_with_tpe_proposals_runs_from_the_magic_and_its_rounds_keep_them(ip):
+    import optuna
+
+    spec = "x1 = float(-1, 1)\nx2 = float(-1, 1)"
+    ip.user_ns.update(synthetic_build=synthetic_build, hb_x=ZEROS[0], hb_y=ZEROS[1])
+    ip.run_cell_magic(
+        "hpsearch", "synthetic_build hb_x hb_y --valid hb_x hb_y --strategy hyperband --sampler tpe --trials 6 "
+        "--epochs 3 --patience 0 --seed 1 --quiet -o hb_result", spec,
+    )
+    search = ip.user_ns["hb_result"]
+    assert len(search.finished_trials()) == 6
+    assert "TPE proposes each bracket's configurations" in search.plan_text
+    study = search._follow_up.plan.study
+    assert isinstance(study.sampler, optuna.samplers.TPESampler)
+    search.run_round(spec, strategy="random", trials=2)
+    assert type(study.sampler).__name__ == "TrialSeededRandomSampler"
+    search.run_round(spec, strategy="hyperband", trials=2)
+    assert isinstance(study.sampler, optuna.samplers.TPESampler)
+    assert [r["strategy"] for r in search.rounds] == ["hyperband", "random", "hyperband"]
+
+
 def best_on_known_optimum(strategy: str, seed: int, trials: int) -> float:
     """The best value the strategy's sampler finds for (x1 - 0.7)^2 + (x2 + 0.2)^2, driven like the search loop."""
     import optuna
