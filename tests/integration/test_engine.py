@@ -262,6 +262,51 @@ def test_under_xla_only_full_batches_are_compiled_and_the_ragged_tail_agrees_wit
     assert len(compiled) == 2, "one XLA program for the training batches, one for the validation batches"
 
 
+class OptionsSpy:
+    """Wraps a traced function and records, at each call, whether Grappler's rewrites are on for this thread."""
+
+    def __init__(self, function, seen: list[bool]) -> None:
+        self.function, self.seen = function, seen
+
+    def __call__(self, *args):
+        self.seen.append(rewrites_on())
+        return self.function(*args)
+
+    def __getattr__(self, name):
+        return getattr(self.function, name)
+
+
+def rewrites_on() -> bool:
+    from tensorflow.core.protobuf import config_pb2
+    from tensorflow.python.eager import context
+
+    serialized = context.context().function_call_options.config_proto_serialized
+    return not config_pb2.ConfigProto.FromString(serialized).graph_options.rewrite_options.disable_meta_optimizer
+
+
+def test_xla_epochs_and_evaluators_are_prepared_without_graph_rewrites_and_nothing_else_changes(deterministic):
+    from tensorflow.python.eager import context
+
+    from nnhp_magics.training.engine.graph import EpochProgram, epoch_order, feed_for, prepare_model
+
+    fold = fold_of()
+    feed = feed_for(fold.train, fold.monitor)
+    before = context.context().function_call_options
+    seen: dict[tuple[bool, str], list[bool]] = {}
+    for jit in (False, True):
+        model = layered_build("dense", "adam", seed=3)
+        prepare_model(model, feed, 32)
+        program = EpochProgram([model], 32, jit=jit)
+        program._epoch = OptionsSpy(program._epoch, seen.setdefault((jit, "epoch"), []))
+        program.run([feed], [epoch_order(feed.rows, 5, 0)], [True])
+        program.evaluate(0, feed.vx, feed.vy)
+        program._evaluators[0] = OptionsSpy(program._evaluators[0], seen.setdefault((jit, "evaluate"), []))
+        program.evaluate(0, feed.vx, feed.vy)
+    assert seen == {(False, "epoch"): [True], (False, "evaluate"): [False], (True, "epoch"): [False],
+                    (True, "evaluate"): [False]}, "a plain epoch keeps the rewrites; XLA epochs and evaluators do not"
+    assert context.context().function_call_options is before and rewrites_on()
+
+
 def test_the_engines_own_shuffling_is_seeded_and_scores_match_fit_within_noise(data):
     x, y = data
     from nnhp_magics.training.engine.graph import epoch_order
