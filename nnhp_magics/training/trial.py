@@ -311,12 +311,16 @@ class FoldResult:
 
 
 def graph_session(config: FitConfig, folds: int = 1, programs: ProgramCache | None = None) -> Any:
-    """A graph-engine session that carries one trial's traced program across its ``folds`` (None for --engine fit)."""
+    """A graph-engine session that carries one trial's traced program across its ``folds`` (None for --engine fit).
+
+    Width hosts only without the user's callbacks: they would see the host model.
+    """
     if config.engine == "fit":
         return None
     from nnhp_magics.training.engine.single import GraphSession
 
-    return GraphSession(config.jit, folds, early_stopping=config.patience > 0, programs=programs)
+    return GraphSession(config.jit, folds, early_stopping=config.patience > 0, programs=programs,
+                        share_widths=not config.fit_kwargs.get("callbacks"))
 
 
 def engine_reason(model: Any, fold: Fold, routed: Routed, config: FitConfig) -> str | None:

@@ -165,7 +165,9 @@ def test_a_later_trial_of_the_same_model_trains_in_the_earlier_trials_program(de
 
 
 def test_a_learning_rate_search_traces_one_program_for_all_its_trials_folds_and_its_refit(data, monkeypatch):
-    from nnhp_magics.training.engine import single
+    import keras
+
+    from nnhp_magics.training.engine import single, widths
 
     traced = []
     real = single.EpochProgram
@@ -175,14 +177,102 @@ def test_a_learning_rate_search_traces_one_program_for_all_its_trials_folds_and_
         return real(*args, **kwargs)
 
     monkeypatch.setattr(single, "EpochProgram", counting)
+    monkeypatch.setattr(widths, "EpochProgram", counting)
     x, y = data
     search = hpsearch(textbook_build, x, y, "learning_rate = loguniform(1e-3, 1e-1)", cv=2, **small(trials=3))
     assert [t.state for t in search.trials] == ["complete"] * 3 and len(traced) == 1
     refit = search.best_model
     assert len(traced) == 1, "the refit trains in the trials' program"
     assert refit is not traced[0][0][0] and np.isfinite(refit.predict(x[:5], verbose=0)).all()
-    widths = hpsearch(textbook_build, x, y, "n_neurons = choice(3, 5)", strategy="grid", **small(trials=None))
-    assert len(widths.trials) == 2 and len(traced) == 3, "another width is another program"
+    spec = "n_neurons = choice(3, 5, 7, 9)"
+    by_width = hpsearch(textbook_build, x, y, spec, strategy="grid", **small(trials=None))
+    assert [t.state for t in by_width.trials] == ["complete"] * 4
+    assert len(traced) == 3, "the first width traces its own program, the second the host all later widths share"
+    assert by_width.best_model.layers[0].units == by_width.best_params["n_neurons"], "each trial keeps its own model"
+    seen = []
+
+    class Widths(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            seen.append(self.model.layers[0].units)
+
+    hpsearch(textbook_build, x, y, spec, strategy="grid", fit_kwargs={"callbacks": [Widths()]}, **small(trials=None))
+    assert len(traced) == 7, "with the user's callbacks (which would see the host) every width traces its own"
+    assert sorted(set(seen)) == [3, 5, 7, 9], "the user's callbacks see each trial's own model"
+
+
+def width_build(units=(6,), optimizer="adam", activation="relu", dropout=0.0, outputs=1, seed=1):
+    """A 4-feature Sequential MLP with hidden layers of ``units`` (and Dropout after each when ``dropout``)."""
+    import keras
+
+    keras.utils.set_random_seed(seed)
+    model = keras.Sequential([keras.Input(shape=(4,))])
+    for width in units:
+        model.add(keras.layers.Dense(width, activation=activation))
+        if dropout:
+            model.add(keras.layers.Dropout(dropout))
+    model.add(keras.layers.Dense(outputs))
+    chosen = keras.optimizers.SGD(0.01, momentum=0.9) if optimizer == "sgd" else keras.optimizers.get(optimizer)
+    model.compile(loss="mse", optimizer=chosen, metrics=["mae"])
+    return model
+
+
+@pytest.mark.parametrize("optimizer, dropout", [("sgd", 0.0), ("adam", 0.2)])
+def test_mlps_of_other_widths_train_in_one_host_to_their_own_programs_weights(deterministic, optimizer, dropout):
+    import keras
+
+    from nnhp_magics.training.engine.graph import feed_for
+    from nnhp_magics.training.engine.single import GraphSession, ProgramCache
+
+    fold = fold_of()
+    feed = feed_for(fold.train, fold.monitor)
+    programs = ProgramCache()
+    hosts = []
+    for units in [(5, 3), (9, 4), (14, 2), (9, 4)]:
+        def stopping():
+            return [keras.callbacks.EarlyStopping(monitor="val_loss", patience=1, restore_best_weights=True)]
+
+        session = GraphSession(programs=programs)
+        model, history = session.train(width_build(units, optimizer, dropout=dropout), feed, 32, stopping(), 6, seed=4)
+        own, own_history = GraphSession().train(width_build(units, optimizer, dropout=dropout), feed, 32, stopping(),
+                                                6, seed=4)
+        hosts.append(session.host)
+        assert [w.shape for w in model.get_weights()] == [w.shape for w in own.get_weights()]
+        assert history.keys() == own_history.keys() and len(history["loss"]) == len(own_history["loss"])
+        for key, values in own_history.items():
+            np.testing.assert_allclose(history[key], values, rtol=1e-5)
+        for ours, theirs in zip(model.get_weights(), own.get_weights()):
+            np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(
+            [float(v) for v in model.optimizer.variables[0:1]], [float(v) for v in own.optimizer.variables[0:1]]
+        )
+        scored = session.evaluate(fold.monitor.x, fold.monitor.y)["loss"]
+        assert scored == pytest.approx(own.evaluate(fold.monitor.x, fold.monitor.y, verbose=0)[0], rel=1e-5)
+    assert hosts[0] is None, "the first width trains in its own program"
+    assert hosts[1] is not None and hosts[2] is hosts[1], "later widths share one host"
+    assert hosts[3] is hosts[1], "a width seen before, whose own program is not cached, uses the host too"
+
+
+def test_width_keys_leave_out_the_hidden_units_and_nothing_else():
+    import keras
+
+    from nnhp_magics.training.engine.widths import width_key
+
+    key = width_key(width_build((6, 3)))
+    assert key is not None and key == width_key(width_build((40, 11), seed=9))
+    others = [
+        width_build((6,)), width_build((6, 3, 2)), width_build((6, 3), activation="tanh"),
+        width_build((6, 3), dropout=0.1), width_build((6, 3), outputs=2), width_build((6, 3), optimizer="sgd"),
+    ]
+    assert len({key, *(width_key(m) for m in others)}) == 7, "depth, activations, rates, outputs and optimizer count"
+    normalized = keras.Sequential([keras.Input(shape=(4,)), keras.layers.Dense(6), keras.layers.BatchNormalization(),
+                                   keras.layers.Dense(1)])
+    inputs = keras.Input(shape=(4,))
+    functional = keras.Model(inputs, keras.layers.Dense(1)(keras.layers.Dense(6)(inputs)))
+    factored = width_build((6, 3))
+    factored.compile(loss="mse", optimizer=keras.optimizers.Adafactor())
+    normalized.compile(loss="mse", optimizer="adam")
+    functional.compile(loss="mse", optimizer="adam")
+    assert [width_key(m) for m in (normalized, functional, factored, width_build(()))] == [None] * 4
 
 
 def test_custom_layers_loss_objects_and_learning_rate_schedules_never_share_a_program():

@@ -142,13 +142,17 @@ class EpochProgram:
         self, feeds: Sequence[Feed], orders: Sequence[np.ndarray], active: Sequence[bool]
     ) -> list[dict[str, float]]:
         """One epoch for every model; entries for inactive models are meaningless."""
-        flags = tf().constant(np.asarray(active, dtype=bool))
-        tensors = [(f.x, f.y, f.vx, f.vy) for f in feeds]
         with single_replica(self.models):
-            train, val = self._call(self._epoch, tensors, [tf().constant(o) for o in orders], flags)
+            train, val = self._call(self._epoch, *_epoch_arguments(feeds, orders, active))
         return [
             {**_floats(t), **{f"val_{k}": v for k, v in _floats(v).items()}} for t, v in zip(train, val)
         ]
+
+    def trace(self, feeds: Sequence[Feed]) -> None:
+        """Trace the plain-graph epoch now, for feeds of this structure and any number of rows."""
+        orders = [np.zeros(f.rows, dtype=np.int32) for f in feeds]
+        with single_replica(self.models):
+            self._epoch.get_concrete_function(*_any_rows(_epoch_arguments(feeds, orders, [True] * len(feeds))))
 
     def evaluate(self, slot: int, x: Any, y: Any) -> dict[str, float]:
         """Evaluate model ``slot`` on (x, y) in batches of 32, as ``model.evaluate`` does.
@@ -212,6 +216,12 @@ class EpochProgram:
 
     def _loop(self, tensors: list[Any], active: Any, step: Callable[[int, Any, Any], Any]) -> None:
         _batch_loop(tensors, active if self.masked else None, self.batch_size, self.jit, step)
+
+
+def _epoch_arguments(feeds: Sequence[Feed], orders: Sequence[np.ndarray], active: Sequence[bool]) -> tuple[Any, ...]:
+    """The epoch function's arguments: each model's tensors, its batch order, and the active flags."""
+    tensors = [(f.x, f.y, f.vx, f.vy) for f in feeds]
+    return tensors, [tf().constant(o) for o in orders], tf().constant(np.asarray(active, dtype=bool))
 
 
 _UNREWRITTEN: dict[tuple[bytes, str], Any] = {}
@@ -412,6 +422,12 @@ def shared_key(model: Any) -> str | None:
     need not say everything its code does, and neither does every built-in loss
     object's (``Huber``'s leaves out ``delta``).
     """
+    config = program_config(model)
+    return None if config is None else program_key(model, config)
+
+
+def program_config(model: Any) -> dict[str, Any] | None:
+    """Everything a traced program bakes in, as plain data (see :func:`shared_key`), or None when not safe to share."""
     keras = backend.keras()
     layers = list(model._flatten_layers())
     built_in = all(type(layer).__module__.startswith("keras.") for layer in layers)
@@ -427,12 +443,18 @@ def shared_key(model: Any) -> str | None:
         settings = {k: v for k, v in optimizer.get_config().items() if k not in ("name", "learning_rate")}
         config = {"model": model.get_config(), "compiled": {**compiled, "optimizer": None}, "optimizer": settings,
                   "optimizer_class": type(optimizer).__module__ + type(optimizer).__name__}
-        text = json.dumps(config, sort_keys=True)
+        config = json.loads(json.dumps(config, sort_keys=True))
     except Exception:  # a configuration Keras cannot serialise: no sharing
         return None
-    if any(not module.startswith("keras") for module in _modules(json.loads(text))):
+    if any(not module.startswith("keras") for module in _modules(config)):
         return None
-    names = [layer.name for layer in layers]
+    return config
+
+
+def program_key(model: Any, config: dict[str, Any]) -> str:
+    """A :func:`program_config` as text, the model's layer names replaced by their positions."""
+    text = json.dumps(config, sort_keys=True)
+    names = [layer.name for layer in model._flatten_layers()]
     for index, name in sorted(enumerate(names), key=lambda item: -len(item[1])):
         text = text.replace(json.dumps(name), f'"<layer {index}>"')
     return text
