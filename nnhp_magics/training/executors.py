@@ -68,7 +68,9 @@ class InProcessExecutor:
     """Runs a batch of trials one after another in this process, freeing Keras' state every few trials.
 
     Its ``programs`` (the last few traced epoch programs, which outlive Keras'
-    cleared state) serve later trials and the search's refit.
+    cleared state) serve later trials and the search's refit. A seeded search's
+    first batch empties TensorFlow's kernel cache, which its trials' seeding keeps
+    (see :func:`backend.set_seed`).
     """
 
     concurrency = 1
@@ -76,6 +78,7 @@ class InProcessExecutor:
 
     def __init__(self) -> None:
         self._since_clear = 0
+        self._seeded = False
         self.programs = ProgramCache()
 
     def run(
@@ -86,6 +89,9 @@ class InProcessExecutor:
         config: FitConfig,
         control: TrialControl,
     ) -> Iterator[TrialOutcome]:
+        if config.seed is not None and not self._seeded:
+            backend.set_seed(config.seed)
+            self._seeded = True
         try:
             for task in tasks:
                 self._since_clear += 1

@@ -117,7 +117,8 @@ def run_trial(
     model = None
     with trial_failures(record, started):
         session = graph_session(config, len(data.folds), programs)
-        model = train_folds(record, build, routed, data, config, control, session=session)
+        model = train_folds(record, build, routed, data, config, control, session=session,
+                            keep_programs=programs is not None)
     close_record(record, started)
     keep = keep_model and record.state == COMPLETE and len(data.folds) == 1
     return TrialOutcome(record, model if keep else None)
@@ -133,17 +134,19 @@ def train_folds(
     *,
     session: Any = None,
     first_model: Any = None,
+    keep_programs: bool = False,
 ) -> Any:
     """The one fold loop: build each fold's model (``first_model`` for fold 0 when given), fit, score, account it.
 
     The trial ends at the first fold that fails, is pruned or is stopped, else it is
     complete with the mean over folds; returns the last fold's model.
+    ``keep_programs``: seeding keeps TensorFlow's prepared programs (see :func:`backend.set_seed`).
     """
     folds = data.folds
     model = first_model
     for fold_index, fold in enumerate(folds):
         if model is None or fold_index > 0:
-            model = build_fold_model(build, routed, config, record.number, fold_index, fold)
+            model = build_fold_model(build, routed, config, record.number, fold_index, fold, keep_programs)
         result = fit_fold(model, fold, routed, config, control, record.number, fold_index, len(folds), session)
         model = result.model
         if account_fold(record, result, fold, config, len(folds)):
@@ -153,11 +156,12 @@ def train_folds(
 
 
 def build_fold_model(
-    build: Callable[..., Any], routed: Routed, config: FitConfig, number: int, fold_index: int, fold: Fold
+    build: Callable[..., Any], routed: Routed, config: FitConfig, number: int, fold_index: int, fold: Fold,
+    keep_programs: bool = False,
 ) -> Any:
     """Seed (with --seed) and build the model of one fold of one trial, its preprocessing adapted on the fold."""
     if config.seed is not None:
-        backend.set_seed(trial_seed(config.seed, number, fold_index))
+        backend.set_seed(trial_seed(config.seed, number, fold_index), keep_programs)
     model = build_model(build, routed)
     adapt_preprocessing(model, fold.train)
     return model
@@ -617,7 +621,7 @@ def refit(
     """
     routed = route(params, build)
     if config.seed is not None:
-        backend.set_seed(trial_seed(config.seed, -1))
+        backend.set_seed(trial_seed(config.seed, -1), keep_programs=programs is not None)
     model = build_model(build, routed)
     fold = Fold(data.full, data.valid, None)
     adapt_preprocessing(model, fold.train)

@@ -43,6 +43,34 @@ def test_same_seed_gives_the_same_parameters_and_scores(data):
     assert [t.params for t in first.trials] != [t.params for t in other.trials]
 
 
+def test_eager_random_draws_in_the_build_repeat_with_the_seed_though_trials_keep_tensorflows_programs(data):
+    import tensorflow as tf
+
+    from nnhp_magics.training import backend
+
+    draws: list[float] = []
+
+    def drawing_build(n_neurons=4):
+        draws.append(float(tf.random.uniform([])))  # a stateful eager op: TensorFlow caches its kernel
+        return textbook_build(n_neurons=n_neurons)
+
+    x, y = data
+    runs = []
+    for _ in range(2):
+        search = hpsearch(drawing_build, x, y, "n_neurons = int(2, 9)", cv=2, **small())
+        folds = draws[-6:]  # the 3 trials' 2 folds, after the unseeded check of the build function
+        search.best_model
+        runs.append([*folds, draws[-1]])  # and the refit's
+    assert runs[0] == runs[1], "the same seeded search draws the same numbers again"
+    assert len(set(runs[0])) == 7, "every fold of every trial, and the refit, draws from a seed of its own"
+    backend.set_seed(5)
+    first = float(tf.random.uniform([]))
+    backend.set_seed(5, keep_programs=True)
+    assert float(tf.random.uniform([])) != first, "a fold's seeding keeps the kernel cache (and its prepared programs)"
+    backend.set_seed(5)
+    assert float(tf.random.uniform([])) == first, "a search's first seeding empties it"
+
+
 def test_events_are_keyed_by_trial_and_cover_every_epoch(data):
     x, y = data
     events = []
