@@ -26,6 +26,7 @@ from nnhp_magics.training import backend
 from nnhp_magics.training.engine.graph import (
     EpochProgram,
     Feed,
+    adopt,
     prepare_model,
     program_config,
     program_key,
@@ -114,8 +115,7 @@ class WidthHost:
         """Load ``model``'s whole state (weights, seed states, optimizer state) into the host."""
         for variable, source in zip(state_variables(self.model), state_variables(model)):
             variable._shape = tuple(source.shape)
-            variable.assign(source.value)
-        self.model.stop_training = False
+        adopt(self.model, model)
 
     @contextlib.contextmanager
     def open(self) -> Iterator[None]:
