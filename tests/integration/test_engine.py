@@ -701,3 +701,138 @@ def test_a_member_whose_graph_fails_to_trace_fails_alone_and_the_pack_goes_on(da
     states = {t.params["fragile"]: (t.state, t.engine, t.error) for t in search.trials}
     assert states[False] == ("complete", "packed", None)
     assert states[True][0] == "failed" and "Fragile" in states[True][2]
+
+
+def batch_centred_build():
+    """A model whose held-out loss depends on how rows are batched: its layer centres each batch."""
+    import keras
+
+    class BatchCentred(keras.layers.Layer):
+        def call(self, inputs):
+            return inputs - keras.ops.mean(inputs, axis=0, keepdims=True)
+
+    keras.utils.set_random_seed(2)
+    model = keras.Sequential([keras.Input(shape=(4,)), keras.layers.Dense(6), BatchCentred(), keras.layers.Dense(1)])
+    model.compile(loss="mse", optimizer=keras.optimizers.SGD(learning_rate=0.01), metrics=["mae"])
+    return model
+
+
+def summed_loss_build():
+    """A model with a loss summed per batch, whose mean over batches depends on the batch size."""
+    import keras
+
+    model = layered_build("dense", "sgd")
+    model.compile(loss=keras.losses.MeanSquaredError(reduction="sum"), optimizer=keras.optimizers.SGD(1e-4),
+                  metrics=["mae"])
+    return model
+
+
+@pytest.mark.parametrize(
+    "build, large", [(lambda: layered_build("batchnorm", "adam"), True), (batch_centred_build, False),
+                     (summed_loss_build, False)],
+    ids=["built-ins", "custom layer", "summed loss"],
+)
+def test_held_out_rows_go_in_large_batches_only_where_that_logs_what_fit_logs(build, large):
+    from nnhp_magics.training.engine.graph import (
+        ROW_WISE_BATCH_SIZE,
+        EpochProgram,
+        epoch_order,
+        feed_for,
+        prepare_model,
+        row_wise,
+    )
+
+    x, y = regression_data(2400, seed=4)
+    fold = Fold(Arrays(x[:300], y[:300]), Arrays(x[300:], y[300:]), Arrays(x[300:], y[300:]))
+    feed = feed_for(fold.train, fold.monitor)
+    model = build()
+    prepare_model(model, feed, 32)
+    program = EpochProgram([model], 32)
+    assert row_wise(model) is large
+    assert (program.validation_batch_size, program.evaluate_batch_size) == (
+        (ROW_WISE_BATCH_SIZE, ROW_WISE_BATCH_SIZE) if large else (32, 32)
+    )
+    logs = program.run([feed], [epoch_order(feed.rows, 1, 0)], [True])[0]
+    expected = model.evaluate(x[300:], y[300:], batch_size=32, verbose=0, return_dict=True)
+    assert {k[4:]: v for k, v in logs.items() if k.startswith("val_")} == pytest.approx(expected, rel=1e-5)
+    assert program.evaluate(0, feed.vx, feed.vy) == pytest.approx(expected, rel=1e-5)
+
+
+class ExecutorSpy:
+    """Wraps a traced function and records the executor TensorFlow is asked to run each call in."""
+
+    def __init__(self, function, seen: list[str]) -> None:
+        self.function, self.seen = function, seen
+
+    def __call__(self, *args):
+        from tensorflow.python.eager import context
+
+        self.seen.append(context.context().function_call_options.executor_type or "default")
+        return self.function(*args)
+
+    def __getattr__(self, name):
+        return getattr(self.function, name)
+
+
+def test_plain_epochs_run_single_threaded_with_one_inter_op_thread_to_the_same_bits():
+    import tensorflow as tf
+    from tensorflow.python.eager import context
+
+    from nnhp_magics.training.engine.graph import (
+        SINGLE_THREADED_EXECUTOR,
+        EpochProgram,
+        epoch_order,
+        feed_for,
+        prepare_model,
+    )
+
+    assert tf.config.threading.get_inter_op_parallelism_threads() == 1, "the tests pin TensorFlow to one thread"
+    fold = fold_of()
+    feed = feed_for(fold.train, fold.monitor)
+    before = context.context().function_call_options
+    weights, seen = {}, {}
+    for executor in (SINGLE_THREADED_EXECUTOR, None):
+        model = layered_build("dropout", "adam", seed=5)
+        prepare_model(model, feed, 32)
+        program = EpochProgram([model], 32)
+        assert program.executor == SINGLE_THREADED_EXECUTOR
+        program.executor = executor
+        program._epoch = ExecutorSpy(program._epoch, seen.setdefault(executor, []))
+        for epoch in range(3):
+            program.run([feed], [epoch_order(feed.rows, 5, epoch)], [True])
+        weights[executor] = model.get_weights()
+    assert seen == {SINGLE_THREADED_EXECUTOR: [SINGLE_THREADED_EXECUTOR] * 3, None: ["default"] * 3}
+    for ours, theirs in zip(weights[SINGLE_THREADED_EXECUTOR], weights[None]):
+        np.testing.assert_array_equal(ours, theirs)
+    assert context.context().function_call_options is before
+    model = layered_build("dense", "sgd")
+    prepare_model(model, feed, 32)
+    assert EpochProgram([model], 32, jit=True).executor is None, "XLA runs its compiled loop itself"
+
+
+def test_an_epoch_the_single_threaded_executor_refuses_is_traced_again_for_the_default_one():
+    import tensorflow as tf
+
+    from nnhp_magics.training.engine.graph import EpochProgram, epoch_order, feed_for, prepare_model
+
+    fold = fold_of()
+    feed = feed_for(fold.train, fold.monitor)
+    model = layered_build("dense", "sgd")
+    prepare_model(model, feed, 32)
+    program = EpochProgram([model], 32)
+
+    class Refusing:
+        calls = 0
+
+        def experimental_get_tracing_count(self):
+            return 1
+
+        def __call__(self, *args):
+            Refusing.calls += 1
+            raise tf.errors.FailedPreconditionError(None, None, "Single-threaded executor does not support low "
+                                                    "level control flow, but saw control flow node while/enter")
+
+    program._epoch = Refusing()
+    logs = program.run([feed], [epoch_order(feed.rows, 5, 0)], [True])[0]
+    assert Refusing.calls == 1 and program.executor is None and np.isfinite(logs["loss"])
+    assert program._epoch.experimental_get_tracing_count() == 1, "a traced function of its own"
