@@ -372,9 +372,9 @@ def run_search(plan: SearchPlan, search: SearchRecord, bus: EventBus) -> SearchR
     A persistent study resumes: its earlier trials are shown at once and count
     toward the budget, and trials lost with their process are run again (twice at
     most). It is held for this process (a heartbeat keeps the claim fresh) until the
-    search ends.
+    search ends. Garbage collections meanwhile skip the objects that lived before it.
     """
-    with plan.lease.hold() if plan.lease is not None else nullcontext():
+    with plan.lease.hold() if plan.lease is not None else nullcontext(), backend.earlier_objects_frozen():
         return _run(plan, search, bus)
 
 

@@ -71,6 +71,24 @@ def test_eager_random_draws_in_the_build_repeat_with_the_seed_though_trials_keep
     assert float(tf.random.uniform([])) == first, "a search's first seeding empties it"
 
 
+def test_a_search_freezes_the_objects_older_than_it_and_unfreezes_them_when_it_ends(data):
+    import gc
+
+    frozen_while_building: list[int] = []
+
+    def counting_build(n_neurons=4):
+        frozen_while_building.append(gc.get_freeze_count())
+        return textbook_build(n_neurons=n_neurons)
+
+    x, y = data
+    assert gc.get_freeze_count() == 0
+    hpsearch(counting_build, x, y, "n_neurons = int(2, 9)", **small(trials=2))
+    assert len(frozen_while_building) >= 2 and all(count > 10_000 for count in frozen_while_building[-2:]), (
+        "its trials run with the objects that lived before the search frozen (TensorFlow's among them)"
+    )
+    assert gc.get_freeze_count() == 0, "they are unfrozen when it ends"
+
+
 def test_events_are_keyed_by_trial_and_cover_every_epoch(data):
     x, y = data
     events = []

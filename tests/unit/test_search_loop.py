@@ -136,3 +136,35 @@ def test_xla_is_left_to_each_trials_budget_except_under_a_pruning_strategy_unles
     assert plan("units = int(1, 4)", strategy="hyperband", trials=None).config.jit is False
     assert plan("units = int(1, 4)", strategy="hyperband", trials=None, jit=True).config.jit is True
     assert plan("units = int(1, 4)", jit=False).config.jit is False
+
+
+def test_objects_older_than_the_block_are_frozen_inside_and_garbage_made_inside_is_still_collected():
+    import gc
+
+    from nnhp_magics.training.backend import earlier_objects_frozen
+
+    class Node:
+        pass
+
+    with earlier_objects_frozen():
+        assert gc.get_freeze_count() > 0
+        cycle = Node()
+        cycle.self = cycle
+        del cycle
+        assert gc.collect() >= 1, "a cycle made inside is collected"
+    assert gc.get_freeze_count() == 0
+
+
+def test_objects_someone_else_froze_stay_frozen_as_they_were():
+    import gc
+
+    from nnhp_magics.training.backend import earlier_objects_frozen
+
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        with earlier_objects_frozen():
+            assert gc.get_freeze_count() == frozen
+        assert gc.get_freeze_count() == frozen, "not unfrozen by the block"
+    finally:
+        gc.unfreeze()
