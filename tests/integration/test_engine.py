@@ -810,6 +810,21 @@ def test_plain_epochs_run_single_threaded_with_one_inter_op_thread_to_the_same_b
     assert EpochProgram([model], 32, jit=True).executor is None, "XLA runs its compiled loop itself"
 
 
+@pytest.mark.parametrize("members", [("loss_scale",), ("sgd", "adam")], ids=["loss-scale cond", "pack"])
+def test_an_epoch_that_calls_functions_in_its_loop_runs_in_the_default_executor(members):
+    from nnhp_magics.training.engine.graph import EpochProgram, epoch_order, feed_for, prepare_model
+
+    fold = fold_of()
+    feed = feed_for(fold.train, fold.monitor)
+    models = [layered_build("dense", optimizer) for optimizer in members]
+    for model in models:
+        prepare_model(model, feed, 32)
+    program = EpochProgram(models, 32)
+    logs = program.run([feed] * len(models), [epoch_order(feed.rows, 5, 0)] * len(models), [True] * len(models))
+    assert program.executor is None, "a cond's branches would wait forever for the one inter-op thread"
+    assert all(np.isfinite(log["loss"]) for log in logs)
+
+
 def test_an_epoch_the_single_threaded_executor_refuses_is_traced_again_for_the_default_one():
     import tensorflow as tf
 

@@ -161,13 +161,14 @@ class EpochProgram:
         """One epoch for every model; entries for inactive models are meaningless."""
         arguments = _epoch_arguments(feeds, orders, active)
         with single_replica(self.models):
+            if not self.jit and not self._epoch.experimental_get_tracing_count():
+                self._trace_plain(arguments)
             try:
                 train, val = self._call(self._epoch, *arguments)
             except tf().errors.FailedPreconditionError as error:
                 if self.executor is None or "ingle-threaded executor" not in str(error):
                     raise
-                self.executor = None  # an op it cannot run: trace again for the default executor, which can
-                self._epoch = tf().function(self._graph_epoch, autograph=False, reduce_retracing=True)
+                self._use_default_executor(arguments)  # an op it cannot run
                 train, val = self._call(self._epoch, *arguments)
         return [
             {**_floats(t), **{f"val_{k}": v for k, v in _floats(v).items()}} for t, v in zip(train, val)
@@ -176,8 +177,27 @@ class EpochProgram:
     def trace(self, feeds: Sequence[Feed]) -> None:
         """Trace the plain-graph epoch now, for feeds of this structure and any number of rows."""
         orders = [np.zeros(f.rows, dtype=np.int32) for f in feeds]
-        with single_replica(self.models), call_options(executor=self.executor):
-            self._epoch.get_concrete_function(*_any_rows(_epoch_arguments(feeds, orders, [True] * len(feeds))))
+        with single_replica(self.models):
+            self._trace_plain(_epoch_arguments(feeds, orders, [True] * len(feeds)))
+
+    def _trace_plain(self, arguments: tuple[Any, ...]) -> None:
+        """Trace the plain-graph epoch for any number of rows, for the executor it will run in.
+
+        TensorFlow lowers a traced while loop to low-level control flow, which the
+        single-threaded executor cannot run, unless the trace is made for that
+        executor; and a function called inside its loop (a ``tf.cond``'s branches, as
+        in a loss-scale optimizer or a pack) waits forever for the one inter-op
+        thread. Such a program is traced again for the default executor.
+        """
+        with call_options(executor=self.executor):
+            concrete = self._epoch.get_concrete_function(*_any_rows(arguments))
+        if self.executor is not None and _has_function_calls(concrete):
+            self._use_default_executor(arguments)
+
+    def _use_default_executor(self, arguments: tuple[Any, ...]) -> None:
+        self.executor = None
+        self._epoch = tf().function(self._graph_epoch, autograph=False, reduce_retracing=True)
+        self._epoch.get_concrete_function(*_any_rows(arguments))
 
     def evaluate(self, slot: int, x: Any, y: Any) -> dict[str, float]:
         """Evaluate model ``slot`` on (x, y) as ``model.evaluate`` does (batches of 32; larger for :func:`row_wise` models).
@@ -194,17 +214,17 @@ class EpochProgram:
             return _floats(self._call(function, x, y, any_rows=True))
 
     def _call(self, function: Any, *args: Any, any_rows: bool = False) -> Any:
-        """Call a traced function; without XLA, trace it first for any number of rows, so folds of any size share it.
+        """Call a traced function; an evaluator is traced first for any number of rows, so folds of any size share it.
 
         An XLA epoch and an evaluator are prepared without Grappler's rewrites (:func:`without_graph_rewrites`);
         a plain epoch runs in :func:`one_thread_executor`'s executor.
         """
-        with call_options(executor=None if any_rows else self.executor):
-            if (any_rows or not self.jit) and not function.experimental_get_tracing_count():
-                function.get_concrete_function(*_any_rows(args))
-            if any_rows or self.jit:
-                with without_graph_rewrites():
-                    return function(*args)
+        if any_rows and not function.experimental_get_tracing_count():
+            function.get_concrete_function(*_any_rows(args))
+        if any_rows or self.jit:
+            with without_graph_rewrites():
+                return function(*args)
+        with call_options(executor=self.executor):
             return function(*args)
 
     # ----- the traced graph -------------------------------------------------------------------
@@ -412,6 +432,20 @@ def _guarded(active: Any, k: int, more: Any, run: Callable[[], Any]) -> None:
         return t.constant(True)
 
     t.cond(predicate, on, lambda: t.constant(False))
+
+
+#: Functional loops, which the single-threaded executor runs in its own thread.
+LOOP_OPS = frozenset({"While", "StatelessWhile"})
+
+
+def _has_function_calls(concrete: Any) -> bool:
+    """Whether a traced function's graph has an op other than a loop that calls a function (a cond, a nested call)."""
+    graph = concrete.graph.as_graph_def()
+    nodes = [*graph.node, *(node for function in graph.library.function for node in function.node_def)]
+    return any(
+        node.op not in LOOP_OPS and any(value.HasField("func") or len(value.list.func) for value in node.attr.values())
+        for node in nodes
+    )
 
 
 def _any_rows(args: Any) -> Any:
