@@ -162,9 +162,9 @@ def test_objects_someone_else_froze_stay_frozen_as_they_were():
 
     gc.freeze()
     try:
-        frozen = gc.get_freeze_count()
+        frozen = gc.get_freeze_count()  # it only shrinks from here, as frozen objects are freed
         with earlier_objects_frozen():
-            assert gc.get_freeze_count() == frozen
-        assert gc.get_freeze_count() == frozen, "not unfrozen by the block"
+            assert 0 < gc.get_freeze_count() <= frozen, "nothing more frozen"
+        assert 0 < gc.get_freeze_count() <= frozen, "nor unfrozen by the block"
     finally:
         gc.unfreeze()
