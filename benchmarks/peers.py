@@ -361,7 +361,11 @@ def _quiet_worker(verbose: bool) -> None:
 def run_all(
     runs: list[str], seeds: list[int], budget: Budget, jobs: int, verbose: bool, results_file: Path, refresh: bool
 ) -> list[Result]:
-    """Every (run, seed) not kept in its own process, ``jobs`` at a time, longest first; results in table order."""
+    """Every (run, seed) not kept in its own process, ``jobs`` at a time; results in table order.
+
+    Several at a time, the longest start first (so none is left alone at the end);
+    one at a time, seed by seed in table order, so each seed's runs finish together.
+    """
     kept = load_kept(results_file)
     results: dict[tuple[str, int], Result] = {}
     for run, seed in ((r, s) for s in seeds for r in runs):
@@ -370,7 +374,7 @@ def run_all(
             results[run, seed] = found
             print(f"  kept     {format_row(found)}  (measured {found.measured})", flush=True)
     missing = [(r, s) for s in seeds for r in runs if (r, s) not in results]
-    order = sorted(missing, key=lambda rs: (rs[0] not in LONGEST_FIRST, rs[1]))
+    order = missing if jobs == 1 else sorted(missing, key=lambda rs: (rs[0] not in LONGEST_FIRST, rs[1]))
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(jobs, mp_context=context, initializer=_quiet_worker, initargs=(verbose,),
                              max_tasks_per_child=1) as pool:
