@@ -195,6 +195,7 @@ class EpochProgram:
             self._use_default_executor(arguments)
 
     def _use_default_executor(self, arguments: tuple[Any, ...]) -> None:
+        """Trace the plain-graph epoch again, this time for TensorFlow's default executor."""
         self.executor = None
         self._epoch = tf().function(self._graph_epoch, autograph=False, reduce_retracing=True)
         self._epoch.get_concrete_function(*_any_rows(arguments))
@@ -434,7 +435,7 @@ def _guarded(active: Any, k: int, more: Any, run: Callable[[], Any]) -> None:
     t.cond(predicate, on, lambda: t.constant(False))
 
 
-#: Functional loops, which the single-threaded executor runs in its own thread.
+#: The ops that call a function and still run in the single-threaded executor: loops, which run their body themselves.
 LOOP_OPS = frozenset({"While", "StatelessWhile"})
 
 
