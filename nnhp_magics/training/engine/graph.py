@@ -152,7 +152,7 @@ class EpochProgram:
         self.validation_batch_size = max(ROW_WISE_BATCH_SIZE, self.batch_size) if rows_alone else self.batch_size
         self.evaluate_batch_size = ROW_WISE_BATCH_SIZE if rows_alone else EVALUATE_BATCH_SIZE
         self.executor = None if self.jit else one_thread_executor()
-        self._epoch = tf().function(self._graph_epoch, autograph=False, reduce_retracing=not self.jit)
+        self._epoch = self._epoch_function()
         self._evaluators: dict[int, Callable[..., Any]] = {}
 
     def run(
@@ -197,8 +197,12 @@ class EpochProgram:
     def _use_default_executor(self, arguments: tuple[Any, ...]) -> None:
         """Trace the plain-graph epoch again, this time for TensorFlow's default executor."""
         self.executor = None
-        self._epoch = tf().function(self._graph_epoch, autograph=False, reduce_retracing=True)
+        self._epoch = self._epoch_function()
         self._epoch.get_concrete_function(*_any_rows(arguments))
+
+    def _epoch_function(self) -> Any:
+        """The epoch as a ``tf.function``, not yet traced (an XLA epoch keeps its static shapes)."""
+        return tf().function(self._graph_epoch, autograph=False, reduce_retracing=not self.jit)
 
     def evaluate(self, slot: int, x: Any, y: Any) -> dict[str, float]:
         """Evaluate model ``slot`` on (x, y) as ``model.evaluate`` does (batches of 32; larger for :func:`row_wise` models).
@@ -239,6 +243,7 @@ class EpochProgram:
             [f.x for f in feeds],
             active,
             lambda k, lo, size: self.models[k].train_step(_shuffled_rows(feeds[k], orders[k], lo, size)),
+            self.batch_size,
         )
         train = [m.get_metrics_result() for m in self.models]
         for model in self.models:
@@ -263,11 +268,8 @@ class EpochProgram:
         )
         return model.get_metrics_result()
 
-    def _loop(
-        self, tensors: list[Any], active: Any, step: Callable[[int, Any, Any], Any], batch_size: int | None = None
-    ) -> None:
-        size = self.batch_size if batch_size is None else batch_size
-        _batch_loop(tensors, active if self.masked else None, size, self.jit, step)
+    def _loop(self, tensors: list[Any], active: Any, step: Callable[[int, Any, Any], Any], batch_size: int) -> None:
+        _batch_loop(tensors, active if self.masked else None, batch_size, self.jit, step)
 
 
 def _epoch_arguments(feeds: Sequence[Feed], orders: Sequence[np.ndarray], active: Sequence[bool]) -> tuple[Any, ...]:
