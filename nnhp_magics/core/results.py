@@ -342,9 +342,10 @@ class SearchRecord:
     def best_model(self) -> Any:
         """The best model: the best trial's own model, or under CV a refit on all the data.
 
-        The refit runs once, on first access, for the mean restored-best epoch of the
-        best trial's folds. Its weights are noted when first handed out, so
-        :meth:`export` writes the search's result even after the user trains it further.
+        The refit runs once, on first access: early-stopping on --valid when given, else
+        for the mean restored-best epoch of the best trial's folds. Its weights are noted
+        when first handed out, so :meth:`export` writes the search's result even after the
+        user trains it further.
         """
         best = self.best_trial
         with self._lock:

@@ -122,14 +122,21 @@ class SearchPlan:
         search.rounds[0]["space"] = space_to_data(self.space)
         return search
 
+    def refit_epochs(self, best: Trial) -> int:
+        """The refit's epoch budget: with --valid it early-stops there as the trials did, so it
+        gets all of --epochs; without, nothing held out can stop it, so it trains for the best
+        trial's mean restored-best epoch."""
+        if self.data.valid is not None:
+            return self.config.epochs
+        return int(round(best.best_epoch or self.config.epochs))
+
     def best_model(self, best: Trial) -> Any:
         """The kept model of the best trial, else a refit (saved with the study under --cv)."""
         kept = self.models.load(best.number)
         if kept is not None:
             return kept
         programs = self.executor.programs if isinstance(self.executor, InProcessExecutor) else None
-        epochs = int(round(best.best_epoch or self.config.epochs))
-        model = refit(self.build, best.params, self.data, self.config, epochs, programs)
+        model = refit(self.build, best.params, self.data, self.config, self.refit_epochs(best), programs)
         if self.cv and self.models.folder is not None and self.models.keep > 0:
             self.models.save(best.number, model)
         return model

@@ -136,6 +136,33 @@ def test_cross_validation_scores_the_mean_over_held_out_folds_and_refits(data):
     assert search.best_model is model  # the refit runs once
 
 
+def test_the_cv_refit_early_stops_on_valid_up_to_the_epoch_budget_else_trains_the_mean_best_epoch(data, monkeypatch):
+    import nnhp_magics.training.trial as trial_module
+
+    refits = []
+    fit_fold = trial_module.fit_fold
+
+    def recording_fit_fold(model, fold, routed, config, *args):
+        result = fit_fold(model, fold, routed, config, *args)
+        if args[1] == -1:
+            refits.append((routed.fit["epochs"], config.patience, len(result.history["loss"])))
+        return result
+
+    monkeypatch.setattr(trial_module, "fit_fold", recording_fit_fold)
+    x, y = data
+    xv, yv = regression_data(60, seed=9)
+    fast = "learning_rate = fixed(0.2)"
+    with_valid = hpsearch(textbook_build, x, y, fast, cv=2, valid=(xv, yv), **small(trials=1, epochs=40))
+    assert with_valid.best_trial.best_epoch < 39
+    with_valid.best_model
+    (epochs, patience, trained), = refits
+    assert (epochs, patience) == (40, 2) and trained <= 40, "with --valid the refit early-stops like the trials"
+    without = hpsearch(textbook_build, x, y, fast, cv=2, **small(trials=1, epochs=40))
+    without.best_model
+    mean_best = round(without.best_trial.best_epoch)
+    assert refits[1] == (mean_best, 0, mean_best), "without --valid it trains the mean best epoch"
+
+
 def test_validation_split_holds_out_a_seeded_fraction(data):
     from nnhp_magics.core.data import prepare
 
