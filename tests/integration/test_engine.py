@@ -352,6 +352,31 @@ def test_under_xla_only_full_batches_are_compiled_and_the_ragged_tail_agrees_wit
     assert len(compiled) == 2, "one XLA program for the training batches, one for the validation batches"
 
 
+def test_plain_graph_full_batches_have_a_static_size_and_the_ragged_last_batch_runs_once_after_them():
+    import tensorflow as tf
+
+    from nnhp_magics.training.engine.graph import EpochProgram, epoch_order, feed_for, prepare_model
+
+    for rows, steps in ((203, 7), (192, 6)):
+        fold = fold_of(rows)
+        feed = feed_for(fold.train, fold.monitor)
+        model = layered_build("dense", "sgd", seed=3)
+        prepare_model(model, feed, 32)
+        traced, seen_rows = [], tf.Variable(0)
+        train_step = model.train_step
+
+        def recording_step(data, train_step=train_step, traced=traced, seen_rows=seen_rows):
+            traced.append(tuple(data[0].shape))
+            seen_rows.assign_add(tf.shape(data[0])[0])
+            return train_step(data)
+
+        model.train_step = recording_step
+        program = EpochProgram([model], 32)
+        program.run([feed], [epoch_order(feed.rows, 5, 0)], [True])
+        assert traced == [(32, 4), (None, 4)], "full batches traced with their size, the ragged one open"
+        assert int(model.optimizer.iterations.numpy()) == steps and int(seen_rows.numpy()) == rows
+
+
 class OptionsSpy:
     """Wraps a traced function and records, at each call, whether Grappler's rewrites are on for this thread."""
 
